@@ -1,0 +1,2 @@
+// Placeholder replaced by the rate loaders.
+#include "tokenbook/rate_sources.h"
