@@ -1,1 +1,35 @@
-int main() { return 0; }
+// tokenbook — the command-line front of the tokenbook library.
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "cli_common.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace tokenbook::cli;
+  CLI::App app{"tokenbook — bookkeeping for AI tokens: exact costs, budgets, reports", "tokenbook"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tokenbook 0.1.0");
+  GlobalOptions global;
+  app.add_option("--rates", global.rates_files,
+                 "Rate table layered over the built-in one (TOML, or LiteLLM's .json); repeatable")
+      ->check(CLI::ExistingFile);
+
+  std::vector<Command> commands;
+  RegisterPriceCommand(app, global, commands);
+  RegisterRatesCommands(app, global, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
+  std::fputs(app.help().c_str(), stderr);
+  return kExitUsage;
+}

@@ -1,0 +1,24 @@
+// The tokenbook subcommands. Each Register* function adds its subcommand to
+// the root app and returns the action to run when that subcommand is chosen.
+#ifndef TOKENBOOK_CLI_COMMANDS_H_
+#define TOKENBOOK_CLI_COMMANDS_H_
+
+#include <functional>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "cli_common.h"
+
+namespace tokenbook::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+void RegisterPriceCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterRatesCommands(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+
+}  // namespace tokenbook::cli
+
+#endif  // TOKENBOOK_CLI_COMMANDS_H_
