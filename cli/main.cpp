@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   using namespace tokenbook::cli;
   CLI::App app{"tokenbook — bookkeeping for AI tokens: exact costs, budgets, reports", "tokenbook"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the command
   app.set_version_flag("--version", "tokenbook 0.1.0");
   GlobalOptions global;
   app.add_option("--rates", global.rates_files,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "commands.h"
+#include "tokenbook/price_json.h"
 
 namespace tokenbook::cli {
 namespace {
@@ -72,67 +73,6 @@ int UnknownModel(const RateTable& rates, const PriceOptions& o) {
                            " (tokenbook rates list shows every model; --rates FILE adds your own)"));
 }
 
-void PrintJsonBreakdown(const PriceOptions& o, const Resolution& r, const PriceBreakdown& b) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  WriteKey(w, "model");
-  WriteString(w, b.model);
-  WriteKey(w, "requested_model");
-  WriteString(w, o.model);
-  WriteKey(w, "match");
-  WriteString(w, MatchKindName(r.match));
-  WriteKey(w, "provider");
-  WriteString(w, b.provider);
-  WriteKey(w, "rates_as_of");
-  WriteString(w, b.as_of);
-  WriteMoney(w, "cost", b.total);
-  WriteKey(w, "breakdown");
-  w.StartObject();
-  for (const KindCost& line : b.lines) {
-    WriteKey(w, TokenKindName(line.kind));
-    w.StartObject();
-    WriteKey(w, "tokens");
-    w.Int64(line.tokens.value());
-    WriteKey(w, "rate_micros_per_mtok");
-    w.Int64(line.rate.value());
-    WriteMoney(w, "cost", line.cost);
-    if (line.borrowed_from.has_value()) {
-      WriteKey(w, "rate_from");
-      WriteString(w, TokenKindName(*line.borrowed_from));
-    }
-    w.EndObject();
-  }
-  if (b.request_fees.value() != 0) {
-    WriteKey(w, "requests");
-    w.StartObject();
-    WriteKey(w, "count");
-    w.Int64(o.requests);
-    WriteMoney(w, "cost", b.request_fees);
-    w.EndObject();
-  }
-  w.EndObject();
-  WriteKey(w, "long_context_tier");
-  if (b.tier < 0) {
-    w.Null();
-  } else {
-    w.StartObject();
-    WriteKey(w, "above_tokens");
-    w.Int64(b.tier_above_tokens);
-    WriteKey(w, "counted_tokens");
-    w.Int64(b.tier_counted_tokens);
-    w.EndObject();
-  }
-  WriteKey(w, "service_tier");
-  WriteString(w, b.service_tier);
-  WriteKey(w, "multiplier");
-  WriteString(w, ToString(b.multiplier));
-  WriteKey(w, "historical_rates");
-  w.Bool(b.historical);
-  w.EndObject();
-  PrintJson(buffer);
-}
-
 void PrintTextBreakdown(const PriceOptions& o, const Resolution& r, const PriceBreakdown& b) {
   const bool color = UseColor(stdout);
   const char* bold = color ? "\033[1m" : "";
@@ -155,7 +95,7 @@ void PrintTextBreakdown(const PriceOptions& o, const Resolution& r, const PriceB
                 FormatDollars(line.cost, 6).c_str());
   }
   if (b.request_fees.value() != 0) {
-    std::printf("  %-15s %14s req %-24s %14s\n", "requests", GroupThousands(o.requests).c_str(), "",
+    std::printf("  %-15s %14s req %-26s %14s\n", "requests", GroupThousands(o.requests).c_str(), "",
                 FormatDollars(b.request_fees, 6).c_str());
   }
   if (b.tier >= 0) {
@@ -168,7 +108,7 @@ void PrintTextBreakdown(const PriceOptions& o, const Resolution& r, const PriceB
                 ToString(b.multiplier).c_str(), reset);
   }
   if (b.historical) std::printf("  %spriced at the rates in force at %s%s\n", dim, o.at.c_str(), reset);
-  std::printf("  %-57s %s%14s%s\n", "total", bold, FormatDollars(b.total, 6).c_str(), reset);
+  std::printf("  %-59s %s%14s%s\n", "total", bold, FormatDollars(b.total, 6).c_str(), reset);
 }
 
 int RunPrice(const GlobalOptions& global, const PriceOptions& o) {
@@ -213,7 +153,7 @@ int RunPrice(const GlobalOptions& global, const PriceOptions& o) {
                 b.status().message());
   }
   if (o.json) {
-    PrintJsonBreakdown(o, r, *b);
+    std::printf("%s\n", PriceBreakdownJson(*b, o.model, r.match, o.requests).c_str());
   } else {
     PrintTextBreakdown(o, r, *b);
   }

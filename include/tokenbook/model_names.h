@@ -44,7 +44,15 @@ inline bool StripDateSuffix(std::string* s) {
   return false;
 }
 
-// Strips a Bedrock revision: -v1:0, -v2.
+// True when `s` ends in a date stamp StripDateSuffix() would remove.
+inline bool EndsWithDate(const std::string& s) {
+  std::string copy = s;
+  return StripDateSuffix(&copy);
+}
+
+// Strips a Bedrock revision: -v1:0 anywhere, a bare -v2 only right after a
+// date stamp (claude-...-20240307-v1). A bare -vN elsewhere is part of the
+// model's name: deepseek-v3 and deepseek-v2 are different models.
 inline bool StripRevisionSuffix(std::string* s) {
   const size_t dash_v = s->rfind("-v");
   if (dash_v == std::string::npos) return false;
@@ -53,6 +61,7 @@ inline bool StripRevisionSuffix(std::string* s) {
   absl::string_view major = tail.substr(0, colon);
   if (!AllDigits(major)) return false;
   if (colon != absl::string_view::npos && !AllDigits(tail.substr(colon + 1))) return false;
+  if (colon == absl::string_view::npos && !EndsWithDate(s->substr(0, dash_v))) return false;
   s->resize(dash_v);
   return true;
 }
@@ -108,17 +117,22 @@ inline constexpr std::array<absl::string_view, 17> kVariantWords = {
     "large", "small", "medium", "haiku", "sonnet", "opus", "plus",  "instant"};
 
 // True when `rest`, the text after a family key in a normalised name, may be
-// priced as that family: it must start a new segment ("-thinking"), and the
-// segment must be neither a version ("-4", "-5-mini") nor a variant word.
+// priced as that family: it must start a new segment ("-thinking") that is
+// not a version ("-4", "-5-mini"), and no segment of it may be a variant word
+// ("gpt-5-codex-mini" is not "gpt-5"). Later numeric segments are allowed:
+// "gemini-2-5-flash-preview-05-20" is still "gemini-2-5-flash".
 inline bool IsFamilySuffix(absl::string_view rest) {
   if (rest.size() < 2 || rest[0] != '-') return false;
-  absl::string_view segment = rest.substr(1);
-  const size_t dash = segment.find('-');
-  if (dash != absl::string_view::npos) segment = segment.substr(0, dash);
-  if (segment.empty()) return false;
-  if (model_names_internal::IsDigit(segment[0])) return false;
-  for (absl::string_view word : kVariantWords) {
-    if (segment == word) return false;
+  absl::string_view tail = rest.substr(1);
+  if (tail.empty() || tail[0] == '-' || model_names_internal::IsDigit(tail[0])) return false;
+  while (true) {
+    const size_t dash = tail.find('-');
+    const absl::string_view segment = tail.substr(0, dash);
+    for (absl::string_view word : kVariantWords) {
+      if (segment == word) return false;
+    }
+    if (dash == absl::string_view::npos) break;
+    tail = tail.substr(dash + 1);
   }
   return true;
 }

@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -269,27 +270,36 @@ inline absl::Status Compute(const ModelRates& model, const PriceRequest& req, Co
     }
     c->service = tier;
     c->multiplier = tier->multiplier;
+    // A hand-built table may hold what ParseRational would have refused; a
+    // zero denominator would divide by zero below, a negative one flip signs.
+    if (c->multiplier.num < 0 || c->multiplier.den <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("model ", model.id, " service tier \"", tier->name,
+                                                     "\" has an invalid multiplier ", c->multiplier.num,
+                                                     "/", c->multiplier.den));
+    }
     if (tier->prices.has_value()) {
       set = &*tier->prices;
       rates.OverlayWith(tier->prices->rates);
     }
   }
-  for (size_t t = set->tiers.size(); t-- > 0;) {
+  // The highest exceeded threshold wins. Tiers should be ascending, but the
+  // choice does not depend on it: a table built out of order still bills the
+  // highest tier, never a lower one that happens to come later.
+  for (size_t t = 0; t < set->tiers.size(); ++t) {
     const ContextTier& tier = set->tiers[t];
     __int128 counted = 0;
     for (TokenKind k : kAllTokenKinds) {
       if (tier.counted_kinds & KindBit(k)) counted += req.tokens[k].value();
     }
-    if (counted > tier.above_tokens) {
-      rates.OverlayWith(tier.rates);
+    if (counted > tier.above_tokens && (c->tier < 0 || tier.above_tokens >= c->tier_above)) {
       c->tier = static_cast<int>(t);
       c->tier_above = tier.above_tokens;
       c->counted = counted > std::numeric_limits<int64_t>::max()
                        ? std::numeric_limits<int64_t>::max()
                        : static_cast<int64_t>(counted);
-      break;
     }
   }
+  if (c->tier >= 0) rates.OverlayWith(set->tiers[static_cast<size_t>(c->tier)].rates);
   TokenCounts billed = req.tokens;
   const bool separate_reasoning = rates[TokenKind::kReasoning].has_value();
   if (separate_reasoning) {
@@ -312,6 +322,10 @@ inline absl::Status Compute(const ModelRates& model, const PriceRequest& req, Co
       return absl::FailedPreconditionError(
           absl::StrCat("model ", model.id, " has no ", TokenKindName(k), " rate"));
     }
+    if (rate->value() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("model ", model.id, " has a negative ",
+                                                     TokenKindName(*from), " rate"));
+    }
     if (*from != k) c->borrowed[i] = from;
     c->rate[i] = *rate;
     c->pico[i] = static_cast<__int128>(billed[k].value()) * rate->value();  // < 2^126
@@ -319,9 +333,19 @@ inline absl::Status Compute(const ModelRates& model, const PriceRequest& req, Co
       return absl::OutOfRangeError(absl::StrCat("cost of the request on ", model.id, " overflows"));
     }
   }
-  if (set->per_request.has_value() && req.requests > 0) {
-    c->fee_pico = static_cast<__int128>(set->per_request->value()) * req.requests * kPicosPerMicro;
-    if (__builtin_add_overflow(sum, c->fee_pico, &sum)) {
+  // A service tier's prices replace the standard fee only when they name one
+  // (absent fields keep the standard price, like the rates above).
+  const std::optional<Micros>& per_request =
+      set->per_request.has_value() ? set->per_request : pricing.standard.per_request;
+  if (per_request.has_value() && req.requests > 0) {
+    if (per_request->value() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model ", model.id, " has a negative per-request fee"));
+    }
+    // fee × requests × 10^6 can exceed 128 bits (both factors up to 2^63).
+    if (__builtin_mul_overflow(static_cast<__int128>(per_request->value()),
+                               static_cast<__int128>(req.requests) * kPicosPerMicro, &c->fee_pico) ||
+        __builtin_add_overflow(sum, c->fee_pico, &sum)) {
       return absl::OutOfRangeError(absl::StrCat("cost of the request on ", model.id, " overflows"));
     }
   }
@@ -342,8 +366,10 @@ inline absl::Status Compute(const ModelRates& model, const PriceRequest& req, Co
 }  // namespace rates_internal
 
 // The exact cost of a request on `model`, rounded once, half-even, to µ$.
-// Token counts are non-negative and below 2^62 each (InvalidArgument
-// otherwise); a cost beyond the int64 µ$ range is OutOfRange, never a wrap.
+// Token counts are non-negative (InvalidArgument otherwise) and below 2^62
+// each (OutOfRange otherwise); a cost beyond the int64 µ$ range is
+// OutOfRange, never a wrap. Negative rates or fees and a multiplier that is
+// negative or has no positive denominator are InvalidArgument.
 [[nodiscard]] inline absl::StatusOr<Micros> CostOf(const ModelRates& model, const PriceRequest& req) {
   for (const Tokens& t : req.tokens.by_kind) {
     if (t.value() >= (int64_t{1} << 62)) {
@@ -565,6 +591,17 @@ class RateTable {
     absl::flat_hash_map<std::string, Resolution> map;
   };
 
+  // True when `id` differs from its normalised `key` only by case and by
+  // dots written as dashes: no provider path, date or revision around it.
+  static bool IsPlainSpelling(absl::string_view id, absl::string_view key) {
+    if (id.size() != key.size()) return false;
+    for (size_t i = 0; i < id.size(); ++i) {
+      const char c = absl::ascii_tolower(static_cast<unsigned char>(id[i]));
+      if (c != key[i] && !(c == '.' && key[i] == '-')) return false;
+    }
+    return true;
+  }
+
   void Insert(std::shared_ptr<const ModelRates> model, bool replace) {
     size_t index;
     auto existing = id_index_.find(model->id);
@@ -582,12 +619,31 @@ class RateTable {
     for (const std::string& alias : model->aliases) {
       if (alias != model->id && !id_index_.contains(alias)) alias_index_[alias] = index;
     }
-    // Normalised keys: a model's own id always claims its key; an alias or a
-    // spelling variant only claims a key nobody holds.
+    // Normalised keys. A model whose id is a plain spelling of the key
+    // ("claude-sonnet-4-5", "gpt-4.1") holds it against every decorated
+    // spelling ("bedrock/...-v1:0", "vertex_ai/...@20250929", "azure/gpt-4.1"),
+    // whatever order they were added in, so that "Claude-Sonnet-4.5" is priced
+    // at the plain model's rates. Otherwise the latest id claims the key. An
+    // alias only claims a key nobody holds, except that an overlay's alias
+    // (MergeFrom) wins over a key held through an alias below it, as the
+    // alias itself does.
     const std::string own = NormalizeModelName(model->id);
-    normalized_index_[own] = index;
+    auto held_by_id = [&](const std::string& key, size_t holder) {
+      return NormalizeModelName(models_[holder]->id) == key;
+    };
+    if (auto it = normalized_index_.find(own); it == normalized_index_.end()) {
+      normalized_index_.emplace(own, index);
+    } else if (IsPlainSpelling(model->id, own) || !IsPlainSpelling(models_[it->second]->id, own)) {
+      it->second = index;
+    }
     for (const std::string& alias : model->aliases) {
-      normalized_index_.try_emplace(NormalizeModelName(alias), index);
+      const std::string key = NormalizeModelName(alias);
+      auto it = normalized_index_.find(key);
+      if (it == normalized_index_.end()) {
+        normalized_index_.emplace(key, index);
+      } else if (replace && it->second != index && !held_by_id(key, it->second)) {
+        it->second = index;
+      }
     }
     absl::MutexLock lock(&cache_->mu);
     cache_->map.clear();

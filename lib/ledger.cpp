@@ -1,0 +1,1213 @@
+// The JSONL ledger on a POSIX file system (docs/ledger-format.md).
+//
+// Appends: entries are encoded outside any lock; then, under the Ledger's
+// mutex (threads of this process) and flock(LOCK_EX) on ledger.jsonl (other
+// processes, and other Ledger objects of this one), the writer looks at the
+// file's end, checks source keys, and issues one write() of all the lines.
+// The mutex matters because flock() locks belong to the open file
+// description: two threads sharing our descriptor would not exclude each
+// other through flock() alone.
+//
+// Source keys: loaded on first need (an append that carries one, or
+// HasSourceKey), from cache/source-keys.jsonl when it is valid, then brought
+// up to date by reading only the ledger past the offset it covers. Before
+// each later append the same catch-up runs under the lock, so entries other
+// processes appended meanwhile are seen: dedup holds across processes and
+// costs O(new lines). Entries without a source key never need the set, so a
+// plain `log` never reads the ledger at all.
+//
+// Reads never take the lock, except once at the very end when the file does
+// not end with a newline: a shared lock then waits out any write in flight,
+// so that only a real crash is reported as a torn line.
+#include "tokenbook/ledger.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "rapidjson/document.h"
+#include "rapidjson/memorystream.h"
+#include "rapidjson/reader.h"
+#include "tokenbook/entry.h"
+#include "tokenbook/entry_json.h"
+#include "tokenbook/status.h"
+
+namespace tokenbook {
+inline namespace v1 {
+namespace {
+
+constexpr char kLedgerFile[] = "ledger.jsonl";
+constexpr char kCacheDir[] = "cache";
+constexpr char kKeyCacheFile[] = "source-keys.jsonl";
+
+// Scan reads this much at a time: large enough that reading is a few dozen
+// system calls per 100 MB, small enough to bound a reader's memory. It must
+// exceed kMaxLedgerLineBytes so that a line of the maximum size fits.
+constexpr size_t kReadChunk = size_t{4} << 20;
+static_assert(kReadChunk > kMaxLedgerLineBytes + 1);
+
+// The source-key cache is rewritten once the ledger has grown past the
+// offset it covers by this much, or by an eighth of that offset if more:
+// each rewrite (O(keys)) is paid for by a proportional amount of new
+// ledger, and a reader never rescans more than that.
+constexpr int64_t kCacheMinGap = int64_t{1} << 20;
+// Bytes of the ledger hashed at each end of the covered range, to notice a
+// ledger that was replaced or truncated behind the cache's back.
+constexpr int64_t kCacheFingerprintBytes = 4096;
+
+absl::Status PosixError(int err, absl::string_view what, absl::string_view path) {
+  return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+  ~FileDescriptor() { Reset(); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError(errno, "cannot write", path);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> PreadAll(int fd, char* data, size_t size, int64_t offset, const std::string& path) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset) + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError(errno, "cannot read", path);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+absl::StatusOr<int64_t> FileSize(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError(errno, "cannot stat", path);
+  return static_cast<int64_t>(st.st_size);
+}
+
+// flock() held for a scope (released early by Release()).
+class FileLock {
+ public:
+  FileLock() = default;
+  ~FileLock() { Release(); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  absl::Status Acquire(int fd, int op, const std::string& path) {
+    Release();
+    while (::flock(fd, op) != 0) {
+      if (errno != EINTR) return PosixError(errno, "cannot lock", path);
+    }
+    fd_ = fd;
+    return absl::OkStatus();
+  }
+  void Release() {
+    if (fd_ >= 0) ::flock(fd_, LOCK_UN);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// mkdir -p, with `mode` for every directory it creates.
+absl::Status MakeDirs(const std::string& path, uint32_t mode) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(path, " exists and is not a directory"));
+  }
+  const size_t slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    TKB_RETURN_IF_ERROR(MakeDirs(path.substr(0, slash), mode));
+  }
+  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+    return PosixError(errno, "cannot create directory", path);
+  }
+  return absl::OkStatus();
+}
+
+bool IsBlank(absl::string_view line) {
+  for (char c : line) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+// Reads the complete lines of the byte range [begin, limit) of a file in
+// large chunks, with memory bounded by the chunk size whatever the file holds.
+class LineReader {
+ public:
+  enum class Result { kLine, kLongLine, kEnd };
+
+  LineReader(int fd, const std::string& path, int64_t begin, int64_t limit, size_t capacity)
+      : fd_(fd),
+        path_(path),
+        limit_(limit),
+        read_pos_(begin),
+        begin_offset_(begin),
+        capacity_(capacity),
+        buf_(new char[capacity]) {}
+
+  // kLine: `*line` (without its newline) starts at `*offset`. kLongLine: a
+  // line longer than kMaxLedgerLineBytes starting at `*offset` was skipped.
+  // kEnd: no complete line is left before the limit.
+  absl::StatusOr<Result> Next(absl::string_view* line, int64_t* offset) {
+    for (;;) {
+      const char* start = buf_.get() + begin_;
+      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_));
+      if (nl != nullptr) {
+        const auto len = static_cast<size_t>(nl - start);
+        *offset = begin_offset_;
+        begin_ += len + 1;
+        begin_offset_ += static_cast<int64_t>(len + 1);
+        if (in_long_line_) {
+          in_long_line_ = false;
+          *offset = long_line_offset_;
+          return Result::kLongLine;
+        }
+        if (len > kMaxLedgerLineBytes) return Result::kLongLine;
+        *line = absl::string_view(start, len);
+        return Result::kLine;
+      }
+      size_t pending = end_ - begin_;
+      if (pending > kMaxLedgerLineBytes) {
+        // Drop what we hold of an over-long line and look for its end.
+        if (!in_long_line_) {
+          in_long_line_ = true;
+          long_line_offset_ = begin_offset_;
+        }
+        begin_offset_ += static_cast<int64_t>(pending);
+        begin_ = end_ = 0;
+        pending = 0;
+      }
+      if (read_pos_ >= limit_) return Result::kEnd;
+      if (begin_ > 0) {
+        std::memmove(buf_.get(), buf_.get() + begin_, pending);
+        begin_ = 0;
+        end_ = pending;
+      }
+      const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(capacity_ - end_), limit_ - read_pos_));
+      TKB_ASSIGN_OR_RETURN(const size_t got, PreadAll(fd_, buf_.get() + end_, want, read_pos_, path_));
+      if (got == 0) {
+        limit_ = read_pos_;  // the file is shorter than it was
+        continue;
+      }
+      end_ += got;
+      read_pos_ += static_cast<int64_t>(got);
+    }
+  }
+
+  // After kEnd: where the bytes after the last complete line start (equal
+  // to limit() when the range ends with a newline).
+  int64_t tail_offset() const { return in_long_line_ ? long_line_offset_ : begin_offset_; }
+  int64_t limit() const { return limit_; }
+  void ExtendLimit(int64_t limit) { limit_ = std::max(limit_, limit); }
+
+ private:
+  const int fd_;
+  const std::string& path_;
+  int64_t limit_;
+  int64_t read_pos_;      // next file offset to read
+  int64_t begin_offset_;  // file offset of buf_[begin_]
+  const size_t capacity_;
+  std::unique_ptr<char[]> buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool in_long_line_ = false;
+  int64_t long_line_offset_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Scan: the ledger is cut into chunks of whole lines, decoded by the calling
+// thread and, for a large ledger, one helper thread; the caller hands the
+// entries to the callback strictly in file order. Memory stays bounded by the
+// chunks in flight, whatever the size of the ledger.
+
+constexpr size_t kScanChunkBytes = size_t{2} << 20;
+static_assert(kScanChunkBytes > kMaxLedgerLineBytes + 1);
+constexpr size_t kScanChunksInFlight = 4;
+constexpr int64_t kParallelScanBytes = 4 * static_cast<int64_t>(kScanChunkBytes);
+
+std::string LongLineMessage() { return absl::StrCat("line longer than ", kMaxLedgerLineBytes, " bytes; skipped"); }
+
+struct ScanChunk {
+  explicit ScanChunk(size_t cap) : capacity(cap), data(new char[cap]) {}
+  const size_t capacity;
+  std::unique_ptr<char[]> data;
+  int64_t index = 0;       // position in the file's sequence of chunks
+  size_t bytes = 0;        // file bytes this chunk stands for
+  bool long_line = false;  // one over-long line, not held in `data`
+  // Decoded: the first `count` entries (the vector keeps the others' buffers
+  // for reuse), the number of lines, and the lines skipped.
+  struct Issue {
+    int64_t line;           // within the chunk, from 1
+    size_t entries_before;  // valid entries above it in the chunk
+    std::string message;
+  };
+  std::vector<Entry> entries;
+  size_t count = 0;
+  int64_t lines = 0;
+  std::vector<Issue> issues;
+};
+
+// Cuts [0, limit) of the ledger into chunks of whole lines, in file order.
+class Chunker {
+ public:
+  Chunker(int fd, const std::string& path, int64_t limit) : fd_(fd), path_(path), limit_(limit) {}
+
+  // Fills `c` with the next whole lines; false when none is left before the
+  // limit, the bytes in [pos(), limit()) being then a last line without a
+  // newline.
+  absl::StatusOr<bool> Next(ScanChunk* c) {
+    if (pos_ >= limit_) return false;
+    const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(c->capacity), limit_ - pos_));
+    TKB_ASSIGN_OR_RETURN(size_t got, PreadAll(fd_, c->data.get(), want, pos_, path_));
+    if (got < want) limit_ = pos_ + static_cast<int64_t>(got);  // the file is shorter than it was
+    if (got == 0) return false;
+    if (const void* nl = ::memrchr(c->data.get(), '\n', got); nl != nullptr) {
+      c->bytes = static_cast<size_t>(static_cast<const char*>(nl) - c->data.get()) + 1;
+      c->long_line = false;
+    } else if (got < c->capacity) {
+      return false;  // what is left has no newline
+    } else {
+      // No newline in a whole chunk: a line longer than any entry. Find its
+      // end without keeping it.
+      int64_t at = pos_ + static_cast<int64_t>(got);
+      for (;;) {
+        if (at >= limit_) return false;  // it runs to the end of the file
+        const size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(c->capacity), limit_ - at));
+        TKB_ASSIGN_OR_RETURN(got, PreadAll(fd_, c->data.get(), n, at, path_));
+        if (got == 0) {
+          limit_ = at;
+          return false;
+        }
+        if (const void* end = std::memchr(c->data.get(), '\n', got); end != nullptr) {
+          at += static_cast<const char*>(end) - c->data.get() + 1;
+          break;
+        }
+        at += static_cast<int64_t>(got);
+      }
+      c->bytes = static_cast<size_t>(at - pos_);
+      c->long_line = true;
+    }
+    c->index = issued_++;
+    pos_ += static_cast<int64_t>(c->bytes);
+    return true;
+  }
+
+  int64_t pos() const { return pos_; }
+  int64_t limit() const { return limit_; }
+  int64_t issued() const { return issued_; }
+  void ExtendLimit(int64_t limit) { limit_ = std::max(limit_, limit); }
+
+ private:
+  const int fd_;
+  const std::string& path_;
+  int64_t pos_ = 0;
+  int64_t limit_;
+  int64_t issued_ = 0;
+};
+
+void DecodeChunk(ScanChunk* c, EntryDecoder* decoder) {
+  c->count = 0;
+  c->lines = 0;
+  c->issues.clear();
+  if (c->long_line) {
+    c->lines = 1;
+    c->issues.push_back({1, 0, LongLineMessage()});
+    return;
+  }
+  const char* p = c->data.get();
+  const char* const end = p + c->bytes;
+  while (p < end) {
+    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const absl::string_view line(p, static_cast<size_t>(nl - p));
+    p = nl + 1;
+    ++c->lines;
+    if (line.size() > kMaxLedgerLineBytes) {
+      c->issues.push_back({c->lines, c->count, LongLineMessage()});
+      continue;
+    }
+    if (IsBlank(line)) continue;
+    if (c->count == c->entries.size()) c->entries.emplace_back();
+    absl::Status s = decoder->Decode(line, &c->entries[c->count]);
+    if (s.ok()) {
+      ++c->count;
+    } else {
+      c->issues.push_back({c->lines, c->count, std::string(s.message())});
+    }
+  }
+}
+
+// One pass of Scan over what the chunker has left.
+class ScanPass {
+ public:
+  ScanPass(Chunker* chunker, size_t chunks) : chunker_(chunker) {
+    for (size_t k = 0; k < chunks; ++k) free_.push_back(std::make_unique<ScanChunk>(kScanChunkBytes));
+  }
+
+  // Decodes and delivers every chunk, with a helper thread when `parallel`.
+  // `deliver` runs on the calling thread only, in file order.
+  absl::Status Run(bool parallel, const std::function<void(const ScanChunk&)>& deliver) {
+    {
+      absl::MutexLock lock(&mu_);
+      exhausted_ = false;
+      stop_ = false;
+      next_ = chunker_issued_locked();
+    }
+    std::thread helper;
+    if (parallel) helper = std::thread([this] { HelperLoop(); });
+    struct Join {  // also when `deliver` throws
+      ScanPass* pass;
+      std::thread* thread;
+      ~Join() {
+        {
+          absl::MutexLock lock(&pass->mu_);
+          pass->stop_ = true;
+        }
+        if (thread->joinable()) thread->join();
+      }
+    } join{this, &helper};
+
+    for (;;) {
+      std::unique_ptr<ScanChunk> chunk;
+      bool produce = false;
+      {
+        absl::MutexLock lock(&mu_);
+        auto can_go = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return !error_.ok() || ready_.contains(next_) || (exhausted_ && next_ == total_) ||
+                 (!exhausted_ && !free_.empty());
+        };
+        mu_.Await(absl::Condition(&can_go));
+        if (!error_.ok()) return error_;
+        if (auto it = ready_.find(next_); it != ready_.end()) {
+          chunk = std::move(it->second);
+          ready_.erase(it);
+        } else if (exhausted_) {
+          return absl::OkStatus();  // every chunk delivered
+        } else {
+          chunk = std::move(free_.back());
+          free_.pop_back();
+          produce = true;
+        }
+      }
+      if (produce) {
+        Produce(std::move(chunk), &decoder_);
+        continue;
+      }
+      deliver(*chunk);
+      absl::MutexLock lock(&mu_);
+      ++next_;
+      free_.push_back(std::move(chunk));
+    }
+  }
+
+ private:
+  int64_t chunker_issued_locked() {
+    absl::MutexLock lock(&read_mu_);
+    return chunker_->issued();
+  }
+
+  // Reads the next chunk into `chunk` and decodes it, or marks the end.
+  void Produce(std::unique_ptr<ScanChunk> chunk, EntryDecoder* decoder) {
+    absl::StatusOr<bool> got;
+    int64_t total = 0;
+    {
+      absl::MutexLock lock(&read_mu_);
+      got = chunker_->Next(chunk.get());
+      total = chunker_->issued();
+    }
+    if (got.ok() && *got) DecodeChunk(chunk.get(), decoder);
+    absl::MutexLock lock(&mu_);
+    if (!got.ok()) {
+      error_ = got.status();
+      free_.push_back(std::move(chunk));
+    } else if (!*got) {
+      exhausted_ = true;
+      total_ = total;
+      free_.push_back(std::move(chunk));
+    } else {
+      const int64_t index = chunk->index;
+      ready_.emplace(index, std::move(chunk));
+    }
+  }
+
+  void HelperLoop() {
+    EntryDecoder decoder;
+    for (;;) {
+      std::unique_ptr<ScanChunk> chunk;
+      {
+        absl::MutexLock lock(&mu_);
+        auto can_go = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stop_ || exhausted_ || !error_.ok() || !free_.empty();
+        };
+        mu_.Await(absl::Condition(&can_go));
+        if (stop_ || exhausted_ || !error_.ok()) return;
+        chunk = std::move(free_.back());
+        free_.pop_back();
+      }
+      Produce(std::move(chunk), &decoder);
+    }
+  }
+
+  Chunker* const chunker_;
+  EntryDecoder decoder_;  // the calling thread's
+  absl::Mutex read_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<ScanChunk>> free_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, std::unique_ptr<ScanChunk>> ready_ ABSL_GUARDED_BY(mu_);
+  int64_t next_ ABSL_GUARDED_BY(mu_) = 0;   // the chunk to deliver next
+  int64_t total_ ABSL_GUARDED_BY(mu_) = 0;  // chunks issued, once exhausted_
+  bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------
+// fork() detection without a system call per append: a child handler bumps a
+// generation number, and state that must not be shared with a parent (the
+// ULID sequence, a ledger's open file description) remembers the generation
+// it belongs to.
+
+std::atomic<uint64_t> g_fork_generation{0};
+
+void OnForkChild() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+uint64_t ForkGeneration() {
+  static const bool registered = (::pthread_atfork(nullptr, nullptr, &OnForkChild), true);
+  (void)registered;
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// ULIDs.
+
+constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void RandomBytes(unsigned char* out, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::getrandom(out + done, n - done, 0);
+    if (got > 0) {
+      done += static_cast<size_t>(got);
+      continue;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    // No getrandom(): fall back to the device.
+    FileDescriptor fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+    if (fd.get() >= 0) {
+      while (done < n) {
+        const ssize_t r = ::read(fd.get(), out + done, n - done);
+        if (r <= 0 && errno != EINTR) break;
+        if (r > 0) done += static_cast<size_t>(r);
+      }
+    }
+    if (done < n) std::abort();  // no entropy at all: refuse to mint ids that could collide
+  }
+}
+
+class UlidGenerator {
+ public:
+  std::string Next() {
+    const uint64_t now_ms = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())) & ((uint64_t{1} << 48) - 1);
+    unsigned __int128 value;
+    {
+      absl::MutexLock lock(&mu_);
+      const uint64_t generation = ForkGeneration();
+      if (generation != generation_) {  // a fork()ed child must not continue the parent's sequence
+        generation_ = generation;
+        last_ms_ = 0;
+        have_last_ = false;
+      }
+      constexpr unsigned __int128 kRandomMask = (static_cast<unsigned __int128>(1) << 80) - 1;
+      if (!have_last_ || now_ms > last_ms_) {
+        last_ms_ = now_ms;
+        random_ = FreshRandom();
+      } else {
+        // Same millisecond (or the clock went back): count up, so ids stay
+        // strictly increasing in this process.
+        random_ = (random_ + 1) & kRandomMask;
+        if (random_ == 0) {
+          ++last_ms_;
+          random_ = FreshRandom();
+        }
+      }
+      have_last_ = true;
+      value = (static_cast<unsigned __int128>(last_ms_) << 80) | random_;
+    }
+    std::string out(26, '0');
+    for (int k = 0; k < 26; ++k) {
+      out[static_cast<size_t>(k)] = kCrockford[static_cast<unsigned>(value >> (125 - 5 * k)) & 31];
+    }
+    return out;
+  }
+
+ private:
+  static unsigned __int128 FreshRandom() {
+    unsigned char bytes[10];
+    RandomBytes(bytes, sizeof(bytes));
+    unsigned __int128 r = 0;
+    for (unsigned char b : bytes) r = (r << 8) | b;
+    return r;
+  }
+
+  absl::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = ~uint64_t{0};
+  bool have_last_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t last_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  unsigned __int128 random_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+UlidGenerator& Ulids() {
+  static UlidGenerator* const generator = new UlidGenerator();
+  return *generator;
+}
+
+// ---------------------------------------------------------------------------
+// The source-key cache file.
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+
+uint64_t Fnv1a(absl::string_view s, uint64_t h = kFnvOffset) {
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+std::string Hex64(uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int k = 15; k >= 0; --k) {
+    out[static_cast<size_t>(k)] = kHex[v & 15];
+    v >>= 4;
+  }
+  return out;
+}
+
+// The hashes of the first and last kCacheFingerprintBytes of [0, offset).
+absl::StatusOr<std::pair<uint64_t, uint64_t>> LedgerFingerprint(int fd, const std::string& path, int64_t offset) {
+  char buf[kCacheFingerprintBytes];
+  const auto n = static_cast<size_t>(std::min(offset, kCacheFingerprintBytes));
+  TKB_ASSIGN_OR_RETURN(const size_t head, PreadAll(fd, buf, n, 0, path));
+  const uint64_t head_hash = Fnv1a(absl::string_view(buf, head));
+  TKB_ASSIGN_OR_RETURN(const size_t tail, PreadAll(fd, buf, n, offset - static_cast<int64_t>(n), path));
+  const uint64_t tail_hash = Fnv1a(absl::string_view(buf, tail));
+  if (head != n || tail != n) return absl::DataLossError("ledger shorter than the cache says");
+  return std::make_pair(head_hash, tail_hash);
+}
+
+// Appends `s` as a JSON string (keys and ids come from valid ledger lines,
+// so they are valid UTF-8).
+void AppendQuoted(absl::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(ch);
+    } else if (c < 0x20) {
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out->append(esc, sizeof(esc));
+    } else {
+      out->push_back(ch);
+    }
+  }
+  out->push_back('"');
+}
+
+// Reads one `["key","id"]` line of the cache.
+class KeyLineHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, KeyLineHandler> {
+ public:
+  bool Default() { return false; }
+  bool StartArray() { return depth_++ == 0; }
+  bool EndArray(rapidjson::SizeType n) { return --depth_ == 0 && n == 2; }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (depth_ != 1 || count_ >= 2) return false;
+    (count_++ == 0 ? key : id).assign(s, n);
+    return true;
+  }
+  void Reset() {
+    depth_ = 0;
+    count_ = 0;
+  }
+  std::string key;
+  std::string id;
+
+ private:
+  int depth_ = 0;
+  int count_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+
+class LedgerImpl final : public Ledger {
+ public:
+  LedgerImpl(std::string dir, LedgerOptions options, int fd, bool writable)
+      : dir_(std::move(dir)),
+        path_(absl::StrCat(dir_, "/", kLedgerFile)),
+        cache_dir_(absl::StrCat(dir_, "/", kCacheDir)),
+        cache_path_(absl::StrCat(cache_dir_, "/", kKeyCacheFile)),
+        options_(options),
+        writable_(writable),
+        fd_(fd),
+        generation_(ForkGeneration()) {}
+
+  ~LedgerImpl() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  const std::string& dir() const override { return dir_; }
+  std::string ledger_path() const override { return path_; }
+
+  absl::StatusOr<AppendResult> Append(Entry entry) override {
+    AppendResult result;
+    TKB_RETURN_IF_ERROR(AppendEntries(&entry, 1, &result));
+    return result;
+  }
+
+  absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<Entry> entries) override {
+    std::vector<AppendResult> results(entries.size());
+    if (entries.empty()) return results;
+    TKB_RETURN_IF_ERROR(AppendEntries(entries.data(), entries.size(), results.data()));
+    return results;
+  }
+
+  absl::Status Scan(const std::function<void(const Entry&)>& fn,
+                    std::vector<LedgerIssue>* issues) const override {
+    FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return PosixError(errno, "cannot open", path_);
+    TKB_ASSIGN_OR_RETURN(const int64_t size, FileSize(fd.get(), path_));
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    Chunker chunker(fd.get(), path_, size);
+    const bool parallel = size >= kParallelScanBytes && std::thread::hardware_concurrency() > 1;
+    ScanPass pass(&chunker, parallel ? kScanChunksInFlight : 1);
+    int64_t line_base = 0;
+    auto deliver = [&](const ScanChunk& c) {
+      // Entries and issues interleave as their lines do in the file.
+      size_t k = 0;
+      for (const ScanChunk::Issue& issue : c.issues) {
+        for (; k < issue.entries_before; ++k) fn(c.entries[k]);
+        if (issues != nullptr) issues->push_back(LedgerIssue{path_, line_base + issue.line, issue.message});
+      }
+      for (; k < c.count; ++k) fn(c.entries[k]);
+      line_base += c.lines;
+    };
+    TKB_RETURN_IF_ERROR(pass.Run(parallel, deliver));
+    if (chunker.pos() < chunker.limit()) {
+      // No newline at the end: either a crash tore the last line, or a
+      // writer is in the middle of its write(). Writers hold LOCK_EX for the
+      // whole write, so once we get LOCK_SH every byte up to the size we
+      // then see belongs to a finished write.
+      int64_t now = 0;
+      {
+        FileLock shared;
+        TKB_RETURN_IF_ERROR(shared.Acquire(fd.get(), LOCK_SH, path_));
+        TKB_ASSIGN_OR_RETURN(now, FileSize(fd.get(), path_));
+      }
+      if (now > chunker.limit()) {
+        chunker.ExtendLimit(now);
+        TKB_RETURN_IF_ERROR(pass.Run(false, deliver));
+      }
+    }
+    if (chunker.pos() < chunker.limit() && !IsBlankTail(fd.get(), chunker.pos(), chunker.limit())) {
+      if (issues != nullptr) {
+        issues->push_back(LedgerIssue{path_, line_base + 1,
+                                      absl::StrCat("torn last line (", chunker.limit() - chunker.pos(),
+                                                   " bytes without a newline; a crash during a write?); skipped")});
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {
+    if (key.empty()) return false;
+    absl::MutexLock lock(&mu_);
+    TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
+    FileLock file_lock;
+    TKB_RETURN_IF_ERROR(file_lock.Acquire(fd_, LOCK_SH, path_));
+    TKB_ASSIGN_OR_RETURN(const int64_t size, FileSize(fd_, path_));
+    TKB_RETURN_IF_ERROR(CatchUpLocked(size));
+    file_lock.Release();
+    MaybePersistKeysLocked(false).IgnoreError();
+    return keys_.contains(key);
+  }
+
+  absl::Status RefreshCache() override {
+    absl::MutexLock lock(&mu_);
+    TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
+    FileLock file_lock;
+    TKB_RETURN_IF_ERROR(file_lock.Acquire(fd_, LOCK_SH, path_));
+    TKB_ASSIGN_OR_RETURN(const int64_t size, FileSize(fd_, path_));
+    TKB_RETURN_IF_ERROR(CatchUpLocked(size));
+    file_lock.Release();
+    return MaybePersistKeysLocked(true);
+  }
+
+ private:
+  // A trailing piece of only blanks is not an entry: nothing to report.
+  static bool IsBlankTail(int fd, int64_t begin, int64_t end) {
+    const int64_t n = end - begin;
+    if (n > 64) return false;
+    char buf[64];
+    const ssize_t got = ::pread(fd, buf, static_cast<size_t>(n), static_cast<off_t>(begin));
+    return got == n && IsBlank(absl::string_view(buf, static_cast<size_t>(n)));
+  }
+
+  absl::Status AppendEntries(Entry* entries, size_t n, AppendResult* results) {
+    if (!writable_) {
+      return absl::PermissionDeniedError(absl::StrCat("the ledger ", path_, " is not writable"));
+    }
+    // Encode outside the lock. buf[0] is room for the newline that closes a
+    // torn last line, so that it goes out in the same write().
+    thread_local std::string buf;
+    thread_local std::vector<size_t> ends;
+    struct Trim {  // a huge batch must not pin its memory to the thread
+      ~Trim() {
+        if (buf.capacity() > kReadChunk) std::string().swap(buf);
+        if (ends.capacity() > 4096) std::vector<size_t>().swap(ends);
+      }
+    } trim;
+    buf.assign(1, '\n');
+    ends.clear();
+    const absl::Time now = absl::Now();
+    bool any_key = false;
+    for (size_t k = 0; k < n; ++k) {
+      Entry& e = entries[k];
+      if (e.id.empty()) e.id = NewUlid();
+      if (e.timestamp == absl::UnixEpoch()) e.timestamp = now;
+      absl::Status s = EncodeEntryJson(e, &buf);
+      if (!s.ok()) {
+        if (n == 1) return s;
+        return absl::Status(s.code(), absl::StrCat("entry ", k + 1, " of ", n, ": ", s.message()));
+      }
+      buf.push_back('\n');
+      ends.push_back(buf.size());
+      results[k].appended = true;
+      results[k].id = e.id;
+      any_key = any_key || !e.source_key.empty();
+    }
+
+    absl::MutexLock lock(&mu_);
+    TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
+    FileLock file_lock;
+    TKB_RETURN_IF_ERROR(file_lock.Acquire(fd_, LOCK_EX, path_));
+    TKB_ASSIGN_OR_RETURN(const int64_t size, FileSize(fd_, path_));
+
+    bool torn_tail = false;
+    if (any_key || keys_loaded_) {
+      TKB_RETURN_IF_ERROR(CatchUpLocked(size));
+      torn_tail = covered_ < size;
+    } else if (size > 0 && size != known_end_) {
+      char last = '\n';
+      TKB_ASSIGN_OR_RETURN(const size_t got, PreadAll(fd_, &last, 1, size - 1, path_));
+      torn_tail = got == 1 && last != '\n';
+    }
+
+    // Drop entries whose source key is in the ledger, or earlier in this batch.
+    const char* data = buf.data() + 1;
+    size_t length = buf.size() - 1;
+    std::string kept;
+    if (any_key) {
+      absl::flat_hash_map<absl::string_view, size_t> batch_keys;
+      bool dropped = false;
+      for (size_t k = 0; k < n; ++k) {
+        const std::string& key = entries[k].source_key;
+        if (key.empty()) continue;
+        if (auto it = keys_.find(key); it != keys_.end()) {
+          results[k] = AppendResult{false, it->second};
+          dropped = true;
+        } else if (auto [bit, inserted] = batch_keys.try_emplace(key, k); !inserted) {
+          results[k] = AppendResult{false, entries[bit->second].id};
+          dropped = true;
+        }
+      }
+      if (dropped) {
+        kept.push_back('\n');
+        for (size_t k = 0; k < n; ++k) {
+          if (!results[k].appended) continue;
+          const size_t begin = k == 0 ? 1 : ends[k - 1];
+          kept.append(buf, begin, ends[k] - begin);
+        }
+        data = kept.data() + 1;
+        length = kept.size() - 1;
+      }
+    }
+    if (length == 0) return absl::OkStatus();
+    if (torn_tail) {
+      --data;  // the '\n' in front
+      ++length;
+    }
+
+    absl::Status written = WriteAll(fd_, data, length, path_);
+    if (!written.ok()) {
+      // Part of it may be on disk; the next writer will find out.
+      known_end_ = -1;
+      return written;
+    }
+    if (options_.durability == Durability::kFsync && ::fsync(fd_) != 0) {
+      known_end_ = -1;
+      return PosixError(errno, "cannot fsync", path_);
+    }
+    const int64_t end = size + static_cast<int64_t>(length);
+    known_end_ = end;
+    if (keys_loaded_) {
+      for (size_t k = 0; k < n; ++k) {
+        if (results[k].appended && !entries[k].source_key.empty()) {
+          keys_.try_emplace(entries[k].source_key, entries[k].id);
+        }
+      }
+      covered_ = end;
+    }
+    file_lock.Release();
+    if (keys_loaded_) MaybePersistKeysLocked(false).IgnoreError();
+    return absl::OkStatus();
+  }
+
+  // After fork(), the child shares our open file description and with it
+  // the flock(): it must lock through a description of its own.
+  absl::Status EnsureOwnDescriptorLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const uint64_t generation = ForkGeneration();
+    if (generation == generation_) return absl::OkStatus();
+    const int flags = writable_ ? (O_RDWR | O_APPEND | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path_.c_str(), flags);
+    if (fd < 0) return PosixError(errno, "cannot reopen", path_);
+    ::close(fd_);
+    fd_ = fd;
+    generation_ = generation;
+    return absl::OkStatus();
+  }
+
+  // Brings keys_ up to `size`, loading them first if needed. Call with the
+  // file locked (shared or exclusive), so that no write is in flight.
+  absl::Status CatchUpLocked(int64_t size) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (keys_loaded_ && size < covered_) {
+      // The ledger shrank: it was replaced or truncated. Start over.
+      keys_loaded_ = false;
+    }
+    if (!keys_loaded_) {
+      keys_.clear();
+      covered_ = 0;
+      cache_offset_ = 0;
+      LoadCacheLocked(size);  // a missing or stale cache just means a full read
+      keys_loaded_ = true;
+    }
+    if (covered_ >= size) return absl::OkStatus();
+    const int64_t range = size - covered_;
+    const size_t capacity = static_cast<size_t>(std::clamp<int64_t>(range, 1, static_cast<int64_t>(kReadChunk)));
+    LineReader reader(fd_, path_, covered_, size, capacity);
+    for (;;) {
+      absl::string_view line;
+      int64_t offset = 0;
+      absl::StatusOr<LineReader::Result> r = reader.Next(&line, &offset);
+      if (!r.ok()) {
+        keys_loaded_ = false;  // leave no half-read state behind
+        return r.status();
+      }
+      if (*r == LineReader::Result::kEnd) break;
+      if (*r == LineReader::Result::kLongLine) continue;
+      // Only a line that mentions "source" can carry a key. A key name
+      // spelled with \u escapes would hide it, so such lines are decoded too.
+      if (line.find("\"source\"") == absl::string_view::npos && line.find("\\u") == absl::string_view::npos) {
+        continue;
+      }
+      // A line readers skip does not count: its key is not in the ledger.
+      if (!decoder_.Decode(line, &scratch_).ok() || scratch_.source_key.empty()) continue;
+      keys_.try_emplace(scratch_.source_key, scratch_.id);
+    }
+    covered_ = reader.tail_offset();
+    return absl::OkStatus();
+  }
+
+  // Loads cache/source-keys.jsonl if it is whole and matches the ledger.
+  void LoadCacheLocked(int64_t size) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    FileDescriptor fd(::open(cache_path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return;
+    absl::StatusOr<int64_t> cache_size = FileSize(fd.get(), cache_path_);
+    if (!cache_size.ok() || *cache_size <= 0) return;
+    std::string text(static_cast<size_t>(*cache_size), '\0');
+    absl::StatusOr<size_t> got = PreadAll(fd.get(), text.data(), text.size(), 0, cache_path_);
+    if (!got.ok() || *got != text.size()) return;
+
+    absl::string_view rest = text;
+    auto next_line = [&rest](absl::string_view* line) {
+      const size_t nl = rest.find('\n');
+      if (nl == absl::string_view::npos) return false;
+      *line = rest.substr(0, nl);
+      rest.remove_prefix(nl + 1);
+      return true;
+    };
+    absl::string_view header_line;
+    if (!next_line(&header_line)) return;
+    rapidjson::Document header;
+    header.Parse<rapidjson::kParseValidateEncodingFlag>(header_line.data(), header_line.size());
+    if (header.HasParseError() || !header.IsObject()) return;
+    auto int_field = [&](const rapidjson::Value& obj, const char* name, int64_t* out) {
+      auto it = obj.FindMember(name);
+      if (it == obj.MemberEnd() || !it->value.IsInt64()) return false;
+      *out = it->value.GetInt64();
+      return true;
+    };
+    auto string_field = [&](const rapidjson::Value& obj, const char* name) -> absl::string_view {
+      auto it = obj.FindMember(name);
+      if (it == obj.MemberEnd() || !it->value.IsString()) return {};
+      return absl::string_view(it->value.GetString(), it->value.GetStringLength());
+    };
+    int64_t version = 0;
+    int64_t offset = 0;
+    if (!int_field(header, "v", &version) || version != 1 || string_field(header, "kind") != "source-keys" ||
+        !int_field(header, "ledger_offset", &offset) || offset <= 0 || offset > size) {
+      return;
+    }
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> fingerprint = LedgerFingerprint(fd_, path_, offset);
+    if (!fingerprint.ok() || string_field(header, "head_fnv1a64") != Hex64(fingerprint->first) ||
+        string_field(header, "tail_fnv1a64") != Hex64(fingerprint->second)) {
+      return;
+    }
+
+    absl::flat_hash_map<std::string, std::string> keys;
+    rapidjson::Reader reader;
+    KeyLineHandler handler;
+    uint64_t hash = kFnvOffset;
+    absl::string_view line;
+    for (;;) {
+      if (!next_line(&line)) return;  // no trailer: the file is cut short
+      if (!line.empty() && line[0] == '{') break;
+      hash = Fnv1a(line, hash);
+      hash = Fnv1a("\n", hash);
+      handler.Reset();
+      rapidjson::MemoryStream in(line.data(), line.size());
+      if (reader.Parse<rapidjson::kParseValidateEncodingFlag>(in, handler).IsError()) return;
+      keys.try_emplace(std::move(handler.key), std::move(handler.id));
+    }
+    rapidjson::Document trailer;
+    trailer.Parse(line.data(), line.size());
+    int64_t count = 0;
+    if (trailer.HasParseError() || !trailer.IsObject() || !int_field(trailer, "count", &count) ||
+        count != static_cast<int64_t>(keys.size()) || string_field(trailer, "fnv1a64") != Hex64(hash) ||
+        !rest.empty()) {
+      return;
+    }
+    keys_ = std::move(keys);
+    covered_ = offset;
+    cache_offset_ = offset;
+  }
+
+  // Rewrites the cache when `force`, or when the ledger has outgrown it
+  // enough (kCacheMinGap). Written to a temporary file then renamed, so a
+  // reader sees the old cache or the new one, never a mix.
+  absl::Status MaybePersistKeysLocked(bool force) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!keys_loaded_ || covered_ <= 0) return absl::OkStatus();
+    const int64_t gap = covered_ - cache_offset_;
+    if (!force && (gap < kCacheMinGap || gap < cache_offset_ / 8)) return absl::OkStatus();
+    if (force && gap == 0 && cache_offset_ > 0) return absl::OkStatus();
+    if (!writable_) return absl::OkStatus();
+    TKB_RETURN_IF_ERROR(MakeDirs(cache_dir_, options_.dir_mode));
+    TKB_ASSIGN_OR_RETURN(auto fingerprint, LedgerFingerprint(fd_, path_, covered_));
+    static std::atomic<uint64_t> counter{0};
+    const std::string tmp = absl::StrCat(cache_path_, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+    FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(options_.file_mode)));
+    if (fd.get() < 0) return PosixError(errno, "cannot create", tmp);
+    std::string out = absl::StrCat("{\"v\":1,\"kind\":\"source-keys\",\"ledger_offset\":", covered_,
+                                   ",\"head_fnv1a64\":\"", Hex64(fingerprint.first), "\",\"tail_fnv1a64\":\"",
+                                   Hex64(fingerprint.second), "\"}\n");
+    uint64_t hash = kFnvOffset;
+    absl::Status s;
+    for (const auto& [key, id] : keys_) {
+      const size_t begin = out.size();
+      out.push_back('[');
+      AppendQuoted(key, &out);
+      out.push_back(',');
+      AppendQuoted(id, &out);
+      out.append("]\n");
+      hash = Fnv1a(absl::string_view(out).substr(begin), hash);
+      if (out.size() >= (size_t{1} << 20)) {
+        s = WriteAll(fd.get(), out.data(), out.size(), tmp);
+        if (!s.ok()) break;
+        out.clear();
+      }
+    }
+    if (s.ok()) {
+      absl::StrAppend(&out, "{\"end\":true,\"count\":", keys_.size(), ",\"fnv1a64\":\"", Hex64(hash), "\"}\n");
+      s = WriteAll(fd.get(), out.data(), out.size(), tmp);
+    }
+    fd.Reset();
+    if (s.ok() && ::rename(tmp.c_str(), cache_path_.c_str()) != 0) s = PosixError(errno, "cannot rename", tmp);
+    if (!s.ok()) {
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    cache_offset_ = covered_;
+    return absl::OkStatus();
+  }
+
+  const std::string dir_;
+  const std::string path_;
+  const std::string cache_dir_;
+  const std::string cache_path_;
+  const LedgerOptions options_;
+  const bool writable_;
+
+  mutable absl::Mutex mu_;
+  mutable int fd_ ABSL_GUARDED_BY(mu_);
+  mutable uint64_t generation_ ABSL_GUARDED_BY(mu_);  // ForkGeneration() of fd_
+  // The file ended with a newline at this size after our last write.
+  int64_t known_end_ ABSL_GUARDED_BY(mu_) = -1;
+  // Source key -> id of the entry that carries it, for every complete line
+  // before covered_ (valid once keys_loaded_).
+  mutable bool keys_loaded_ ABSL_GUARDED_BY(mu_) = false;
+  mutable absl::flat_hash_map<std::string, std::string> keys_ ABSL_GUARDED_BY(mu_);
+  mutable int64_t covered_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable int64_t cache_offset_ ABSL_GUARDED_BY(mu_) = 0;  // what the cache file covers
+  mutable EntryDecoder decoder_ ABSL_GUARDED_BY(mu_);
+  mutable Entry scratch_ ABSL_GUARDED_BY(mu_);
+};
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string JoinPath(absl::string_view base, absl::string_view path) {
+  if (path.empty() || path[0] == '/' || base.empty()) return std::string(path);
+  if (base.back() == '/') return absl::StrCat(base, path);
+  return absl::StrCat(base, "/", path);
+}
+
+absl::StatusOr<std::string> CurrentDirectory() {
+  std::string buf(4096, '\0');
+  for (;;) {
+    if (::getcwd(buf.data(), buf.size()) != nullptr) {
+      buf.resize(std::strlen(buf.data()));
+      return buf;
+    }
+    if (errno != ERANGE) return absl::ErrnoToStatus(errno, "cannot get the working directory");
+    buf.resize(buf.size() * 2);
+  }
+}
+
+}  // namespace
+
+std::string NewUlid() { return Ulids().Next(); }
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, const LedgerOptions& options) {
+  if (dir.empty()) return absl::InvalidArgumentError("empty ledger directory");
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  struct stat st;
+  if (::stat(d.c_str(), &st) != 0) {
+    if (errno != ENOENT) return PosixError(errno, "cannot stat", d);
+    if (!options.create) return absl::NotFoundError(absl::StrCat("no ledger directory at ", d));
+    TKB_RETURN_IF_ERROR(MakeDirs(d, options.dir_mode));
+  } else if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(d, " is not a directory"));
+  }
+  const std::string path = absl::StrCat(d, "/", kLedgerFile);
+  bool writable = true;
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (options.create ? O_CREAT : 0),
+                  static_cast<mode_t>(options.file_mode));
+  if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+    // A ledger we may read but not write (a read-only checkout): reports
+    // work, appends say why they cannot.
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    writable = false;
+  }
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no ledger at ", path));
+    return PosixError(errno, "cannot open", path);
+  }
+  if (writable && options.durability == Durability::kFsync) {
+    // Make the file's existence durable too, not only its contents.
+    FileDescriptor dir_fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
+  }
+  return std::unique_ptr<Ledger>(new LedgerImpl(d, options, fd, writable));
+}
+
+absl::StatusOr<std::string> FindLedgerDir(absl::string_view flag, absl::string_view cwd) {
+  std::string base(cwd);
+  if (base.empty()) {
+    TKB_ASSIGN_OR_RETURN(base, CurrentDirectory());
+  }
+  if (!flag.empty()) return JoinPath(base, flag);
+  if (const char* env = std::getenv("TOKENBOOK_DIR"); env != nullptr && *env != '\0') {
+    return JoinPath(base, env);
+  }
+  // The nearest .tokenbook/ from the working directory upward.
+  std::string at = base;
+  while (!at.empty()) {
+    const std::string candidate = JoinPath(at, ".tokenbook");
+    if (IsDirectory(candidate)) return candidate;
+    if (at == "/") break;
+    const size_t slash = at.find_last_of('/');
+    if (slash == std::string::npos) break;
+    at = slash == 0 ? "/" : at.substr(0, slash);
+  }
+  // The per-user default (XDG base directories; a relative XDG_DATA_HOME is
+  // invalid by the spec and ignored).
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return JoinPath(xdg, "tokenbook");
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    return JoinPath(home, ".local/share/tokenbook");
+  }
+  return absl::NotFoundError(
+      "no ledger directory: pass --ledger, set TOKENBOOK_DIR, create .tokenbook/, or set HOME");
+}
+
+}  // namespace v1
+}  // namespace tokenbook

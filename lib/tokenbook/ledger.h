@@ -1,0 +1,103 @@
+// The ledger: a directory (normally `.tokenbook/`) holding `ledger.jsonl`,
+// an append-only file of entries, one JSON object a line
+// (docs/ledger-format.md), plus `config.toml`, `alerts.jsonl` and a
+// rebuildable cache of derived state.
+//
+// Writes are one write() of whole lines under an exclusive flock() on the
+// ledger file, so any number of threads and processes may append at once
+// without torn or lost lines. A crash can leave one partial last line: readers
+// report it (file:line) and skip it, and the next writer starts a fresh line.
+// Nothing ever rewrites or deletes a byte of the ledger.
+//
+// Thread safety: a Ledger may be shared by threads; every method is safe to
+// call concurrently.
+#ifndef TOKENBOOK_LIB_LEDGER_H_
+#define TOKENBOOK_LIB_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "tokenbook/entry.h"
+
+namespace tokenbook {
+inline namespace v1 {
+
+enum class Durability {
+  kFlush,  // write() per append: survives a process crash (default)
+  kFsync,  // write() then fsync() per append: survives a power cut
+};
+
+struct LedgerOptions {
+  Durability durability = Durability::kFlush;
+  bool create = true;           // create the directory and files when missing
+  uint32_t file_mode = 0600;    // for files the ledger creates
+  uint32_t dir_mode = 0700;     // for the directory
+};
+
+// A line of the ledger that was skipped, and why.
+struct LedgerIssue {
+  std::string file;
+  int64_t line = 0;   // 1-based
+  std::string message;  // "torn last line (crash during a write?)", "field \"cost_micros\": not an integer"
+};
+
+struct AppendResult {
+  bool appended = false;  // false: an entry with the same source key exists
+  std::string id;         // the new entry's id (or the existing one's)
+};
+
+class Ledger {
+ public:
+  // Opens (and by default creates) the ledger in `dir`.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(const std::string& dir,
+                                                      const LedgerOptions& options = {});
+  virtual ~Ledger() = default;
+
+  virtual const std::string& dir() const = 0;
+  virtual std::string ledger_path() const = 0;
+
+  // Appends one entry. An empty id gets a fresh ULID; a zero timestamp
+  // (absl::UnixEpoch()) gets the current time. An entry whose non-empty
+  // source key is already in the ledger is not appended (appended = false).
+  virtual absl::StatusOr<AppendResult> Append(Entry entry) = 0;
+
+  // Appends several entries with one write() under one lock.
+  virtual absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<Entry> entries) = 0;
+
+  // Calls `fn` for every valid entry, in file order. Skipped lines are
+  // appended to `issues` when it is not null.
+  virtual absl::Status Scan(const std::function<void(const Entry&)>& fn,
+                            std::vector<LedgerIssue>* issues = nullptr) const = 0;
+
+  // True when an entry with this source key is in the ledger.
+  virtual absl::StatusOr<bool> HasSourceKey(absl::string_view key) const = 0;
+
+  // Brings the derived-state cache beside the ledger (`cache/source-keys.jsonl`)
+  // up to date now. The ledger also refreshes it by itself once enough new
+  // lines have accumulated past it; this is for tools and tests. Deleting the
+  // cache is always safe: it costs one full read of the ledger.
+  virtual absl::Status RefreshCache() { return absl::OkStatus(); }
+};
+
+// A fresh ULID: 48 bits of Unix milliseconds then 80 random bits, in
+// Crockford base 32 (26 characters). Strictly increasing within a process
+// (the random part counts up within a millisecond); after fork() the child
+// draws new random bits, so parent and child never share an id.
+std::string NewUlid();
+
+// Where the ledger is, like git finds .git: `flag` (--ledger) when not
+// empty, then $TOKENBOOK_DIR, then the nearest `.tokenbook/` from `cwd`
+// upward, then the per-user default ($XDG_DATA_HOME/tokenbook, else
+// ~/.local/share/tokenbook).
+absl::StatusOr<std::string> FindLedgerDir(absl::string_view flag, absl::string_view cwd);
+
+}  // namespace v1
+}  // namespace tokenbook
+
+#endif  // TOKENBOOK_LIB_LEDGER_H_
