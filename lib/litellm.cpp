@@ -11,8 +11,9 @@
 // where <kind> is one of kKindFields below, `_above_<N>k_tokens` makes the
 // price part of a long-context tier strictly above N×1000 prompt tokens, and
 // the last suffix puts it in a service tier ("batch", "flex", "priority").
-// Any other field (per image, per second, audio, search...) is not a token
-// price and is ignored.
+// `input_cost_per_token_cache_hit` (DeepSeek) is the cache-read price when
+// `cache_read_input_token_cost` is absent. Any other field (per image, per
+// second, audio, search...) is not a token price and is ignored.
 //
 // Decisions documented here because the file format does not fix them:
 // - An entry is imported when it has `input_cost_per_token` or
@@ -110,6 +111,10 @@ constexpr KindField kKindFields[] = {
     {"output_cost_per_reasoning_token", TokenKind::kReasoning},
     {"input_cost_per_request", std::nullopt},
 };
+
+// DeepSeek's entries name their cache-read price this way, some of them
+// only this way; read as `cache_read_input_token_cost` when that is absent.
+constexpr absl::string_view kCacheHitField = "input_cost_per_token_cache_hit";
 
 struct ServiceSuffix {
   absl::string_view suffix;
@@ -286,11 +291,13 @@ class EntryReader {
     return absl::OkStatus();
   }
 
-  bool HasBaseTokenPrice() const {
+  bool HasBaseRate(TokenKind kind) const {
     auto it = cells_.find(Cell{});
-    if (it == cells_.end()) return false;
-    const TokenRates& r = it->second.rates;
-    return r[TokenKind::kInput].has_value() || r[TokenKind::kOutput].has_value();
+    return it != cells_.end() && it->second.rates[kind].has_value();
+  }
+
+  bool HasBaseTokenPrice() const {
+    return HasBaseRate(TokenKind::kInput) || HasBaseRate(TokenKind::kOutput);
   }
 
   // The cells gathered so far as a Pricing.
@@ -434,6 +441,7 @@ absl::StatusOr<RateTable> ParseLiteLlmJson(absl::string_view text, absl::string_
     EntryReader reader(source_name, id, warnings);
     std::string provider;
     const Json* tiered = nullptr;
+    const Json* cache_hit = nullptr;
     for (const auto& field : entry.GetObject()) {
       const absl::string_view name = StringOf(field.name);
       if (name == "litellm_provider") {
@@ -444,9 +452,17 @@ absl::StatusOr<RateTable> ParseLiteLlmJson(absl::string_view text, absl::string_
         tiered = &field.value;
         continue;
       }
+      if (name == kCacheHitField) {
+        cache_hit = &field.value;
+        continue;
+      }
       std::optional<Target> target = ClassifyField(name);
       if (!target.has_value()) continue;
       TKB_RETURN_IF_ERROR(reader.SetPrice(name, *target, field.value));
+    }
+    if (cache_hit != nullptr && !reader.HasBaseRate(TokenKind::kCacheRead)) {
+      TKB_RETURN_IF_ERROR(
+          reader.SetPrice(kCacheHitField, Target{Cell{}, TokenKind::kCacheRead}, *cache_hit));
     }
     if (!reader.HasBaseTokenPrice() && tiered != nullptr) {
       TKB_RETURN_IF_ERROR(reader.ReadTieredPricing(*tiered));

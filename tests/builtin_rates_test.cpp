@@ -418,3 +418,22 @@ output = "10"
   CHECK(r.model->pricing.FindServiceTier("batch") == nullptr);
   CHECK(layered.Resolve("claude-opus-4-6").model->source == "builtin");
 }
+
+TEST_CASE("Builtin local models never price a hosted model that shares their name") {
+  const tokenbook::RateTable& rates = tokenbook::BuiltinRates();
+  // A local runner's spellings reach the free model...
+  for (const char* name : {"deepseek-r1", "ollama/deepseek-r1", "ollama/deepseek-r1:14b", "deepseek-r1:7b",
+                           "lmstudio/mistral", "qwen2.5-coder:7b"}) {
+    CAPTURE(name);
+    const tokenbook::Resolution r = rates.Resolve(name);
+    REQUIRE(r.model != nullptr);
+    CHECK(r.model->provider == "local");
+  }
+  // ...but a hosted provider's path or a longer family name does not.
+  for (const char* name : {"deepseek/deepseek-r1", "openrouter/deepseek/deepseek-r1", "mistral-saba-latest",
+                           "mistral-tiny", "mistral-embed", "together_ai/meta-llama/llama3.1"}) {
+    CAPTURE(name);
+    const tokenbook::Resolution r = rates.Resolve(name);
+    CHECK(r.model == nullptr);
+  }
+}

@@ -343,6 +343,28 @@ TEST_CASE("LiteLLM: per-request fees, reasoning prices and tiered_pricing bands"
   CHECK(RealCost("dashscope/qwen3-coder-plus", {.input = 130'000, .output = 1'000}) == 405'000);
 }
 
+TEST_CASE("LiteLLM: DeepSeek's cache-hit price is the cache-read price") {
+  // deepseek/deepseek-r1 lists only input_cost_per_token_cache_hit (1.4e-07):
+  //  10,000 in × 550,000 = 5,500 µ$; 90,000 cache read × 140,000 = 12,600 µ$;
+  //  2,000 out × 2,190,000 = 4,380 µ$ -> 22,480 µ$
+  const ModelRates& r1 = RealModel("deepseek/deepseek-r1");
+  CHECK(r1.pricing.standard.rates[TokenKind::kCacheRead] == MicrosPerMTok(140'000));
+  CHECK(r1.pricing.standard.rates[TokenKind::kOutput] == MicrosPerMTok(2'190'000));
+  CHECK(RealCost("deepseek/deepseek-r1",
+                 {.input = 10'000, .output = 2'000, .cache_read = 90'000}) == 22'480);
+  // Where both are given, cache_read_input_token_cost is the one read, silently.
+  std::vector<std::string> warnings;
+  RateTable t = Parse(R"({"d": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06,
+                                "input_cost_per_token_cache_hit": 1e-07,
+                                "cache_read_input_token_cost": 2e-07}})",
+                      &warnings);
+  CHECK(t.FindById("d")->pricing.standard.rates[TokenKind::kCacheRead] == MicrosPerMTok(200'000));
+  CHECK(warnings.empty());
+  CHECK(ErrorOf(R"({"d": {"input_cost_per_token_cache_hit": "cheap"}})") ==
+        "snippet.json: model \"d\": input_cost_per_token_cache_hit: not a decimal number: "
+        "\"cheap\" (no digits)");
+}
+
 TEST_CASE("LiteLLM: name resolution over the imported table") {
   const RateTable& t = *Real().table;
   tokenbook::Resolution r = t.Resolve("claude-sonnet-4-5");

@@ -347,10 +347,11 @@ inline std::optional<TimeBucket> ParseTimeBucket(absl::string_view name) {
 // hour "2026-11-01T01" holds two hours of instants; a skipped hour (spring
 // forward, "2026-03-08T02" in New York) holds none and its range is empty.
 //
-// KeyOf() is the hot path of every time-series rollup: it caches the span
-// of instants over which the zone's UTC offset is constant, so that for
-// entries near one another in time it is integer arithmetic, not a zone
-// lookup. Not thread-safe (the cache); use one Bucketer per thread.
+// KeyOf() is the hot path of every time-series rollup: it remembers the last
+// few spans of instants over which the zone's UTC offset is constant (one
+// span lasts months in a DST zone, forever in UTC), so that for most entries
+// it is integer arithmetic, not a zone lookup. Not thread-safe (the cache);
+// use one Bucketer per thread.
 class Bucketer {
  public:
   explicit Bucketer(TimeBucket bucket, absl::TimeZone tz = absl::UTCTimeZone(),

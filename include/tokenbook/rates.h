@@ -549,17 +549,46 @@ class RateTable {
     }
     const std::string key = NormalizeModelName(name);
     if (auto it = normalized_index_.find(key); it != normalized_index_.end()) {
-      return {models_[it->second].get(), MatchKind::kNormalized};
+      const ModelRates* m = models_[it->second].get();
+      if (LocalMatchAllowed(*m, name)) return {m, MatchKind::kNormalized};
+      return {};
     }
     for (size_t cut = key.rfind('-'); cut != std::string::npos && cut > 0;
          cut = key.rfind('-', cut - 1)) {
       auto it = normalized_index_.find(absl::string_view(key).substr(0, cut));
       if (it != normalized_index_.end() && IsFamilySuffix(absl::string_view(key).substr(cut))) {
-        return {models_[it->second].get(), MatchKind::kFamily};
+        const ModelRates* m = models_[it->second].get();
+        if (m->provider != kLocalProvider) return {m, MatchKind::kFamily};
       }
       if (cut == 0) break;
     }
     return {};
+  }
+
+  // Free local models must never price a hosted model that shares their name
+  // ("deepseek/deepseek-r1" is DeepSeek's paid API, not a local deepseek-r1):
+  // a local model matches beyond its id and aliases only as a local runner
+  // spells it — an "ollama/", "lmstudio/", "llamacpp/" or "local/" path and a
+  // ":tag" — never through another provider's path or a family prefix.
+  static constexpr absl::string_view kLocalProvider = "local";
+  static bool LocalMatchAllowed(const ModelRates& m, absl::string_view name) {
+    if (m.provider != kLocalProvider) return true;
+    std::string s = absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
+    for (absl::string_view runner : {"ollama/", "lmstudio/", "llamacpp/", "local/"}) {
+      if (absl::StartsWith(s, runner)) {
+        s.erase(0, runner.size());
+        break;
+      }
+    }
+    if (s.find('/') != std::string::npos) return false;
+    const size_t colon = s.find(':');
+    if (colon != std::string::npos) s.resize(colon);
+    const std::string key = NormalizeModelName(s);
+    if (key == NormalizeModelName(m.id)) return true;
+    for (const std::string& alias : m.aliases) {
+      if (key == NormalizeModelName(alias)) return true;
+    }
+    return false;
   }
 
   // The model with exactly this id, or null.

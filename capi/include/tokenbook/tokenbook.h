@@ -289,15 +289,18 @@ typedef struct tkb_admission {
 } tkb_admission;
 #define TKB_ADMISSION_INIT {sizeof(tkb_admission), 0, 0, 0, {0}}
 
-/* Decides whether a request estimated by `estimate` (its model and expected
- * tokens; or `cost_micros` > 0 to give the cost directly) may go ahead, from
- * the running totals. With `reserve` nonzero and a decision other than
- * TKB_DENY, the estimated cost is reserved atomically: concurrent callers,
- * in this process and in others sharing the ledger, cannot together exceed a
- * blocking budget. A reservation ends with tkb_ledger_commit (the real usage
- * is logged) or tkb_ledger_release; an abandoned one expires. */
-TKB_API tkb_status tkb_ledger_admit(tkb_ledger *ledger, const tkb_price_request *estimate, int64_t cost_micros,
-                                    int32_t reserve, tkb_admission *out);
+/* Decides whether a request may go ahead, from the running totals of every
+ * budget that applies to it. `estimate` describes the request as it would be
+ * logged: its model and expected tokens (estimate the output generously), or
+ * a cost given through has_cost_override, and the dimensions scoped budgets
+ * look at (session, project, feature, agent). With `reserve` nonzero and a
+ * decision other than TKB_DENY, the estimated cost is reserved atomically:
+ * concurrent callers, in this process and in others sharing the ledger
+ * directory, cannot together exceed a blocking budget. A reservation ends
+ * with tkb_ledger_commit (the real usage is logged) or tkb_ledger_release;
+ * an abandoned one expires after config.toml's reservation TTL. */
+TKB_API tkb_status tkb_ledger_admit(tkb_ledger *ledger, const tkb_entry *estimate, int32_t reserve,
+                                    tkb_admission *out);
 
 /* Logs `entry` and ends the reservation. */
 TKB_API tkb_status tkb_ledger_commit(tkb_ledger *ledger, uint64_t reservation, const tkb_entry *entry,
