@@ -32,11 +32,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -46,10 +48,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rapidjson/document.h"
@@ -401,10 +401,11 @@ class ScanPass {
   // `deliver` runs on the calling thread only, in file order.
   absl::Status Run(bool parallel, const std::function<void(const ScanChunk&)>& deliver) {
     {
-      absl::MutexLock lock(&mu_);
+      const int64_t issued = ChunksIssued();
+      std::lock_guard<std::mutex> lock(mu_);
       exhausted_ = false;
       stop_ = false;
-      next_ = chunker_issued_locked();
+      next_ = issued;
     }
     std::thread helper;
     if (parallel) helper = std::thread([this] { HelperLoop(); });
@@ -413,9 +414,10 @@ class ScanPass {
       std::thread* thread;
       ~Join() {
         {
-          absl::MutexLock lock(&pass->mu_);
+          std::lock_guard<std::mutex> lock(pass->mu_);
           pass->stop_ = true;
         }
+        pass->changed_.notify_all();
         if (thread->joinable()) thread->join();
       }
     } join{this, &helper};
@@ -424,12 +426,11 @@ class ScanPass {
       std::unique_ptr<ScanChunk> chunk;
       bool produce = false;
       {
-        absl::MutexLock lock(&mu_);
-        auto can_go = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        std::unique_lock<std::mutex> lock(mu_);
+        changed_.wait(lock, [this] {
           return !error_.ok() || ready_.contains(next_) || (exhausted_ && next_ == total_) ||
                  (!exhausted_ && !free_.empty());
-        };
-        mu_.Await(absl::Condition(&can_go));
+        });
         if (!error_.ok()) return error_;
         if (auto it = ready_.find(next_); it != ready_.end()) {
           chunk = std::move(it->second);
@@ -447,15 +448,18 @@ class ScanPass {
         continue;
       }
       deliver(*chunk);
-      absl::MutexLock lock(&mu_);
-      ++next_;
-      free_.push_back(std::move(chunk));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++next_;
+        free_.push_back(std::move(chunk));
+      }
+      changed_.notify_all();
     }
   }
 
  private:
-  int64_t chunker_issued_locked() {
-    absl::MutexLock lock(&read_mu_);
+  int64_t ChunksIssued() {
+    std::lock_guard<std::mutex> lock(read_mu_);
     return chunker_->issued();
   }
 
@@ -464,23 +468,26 @@ class ScanPass {
     absl::StatusOr<bool> got;
     int64_t total = 0;
     {
-      absl::MutexLock lock(&read_mu_);
+      std::lock_guard<std::mutex> lock(read_mu_);
       got = chunker_->Next(chunk.get());
       total = chunker_->issued();
     }
     if (got.ok() && *got) DecodeChunk(chunk.get(), decoder);
-    absl::MutexLock lock(&mu_);
-    if (!got.ok()) {
-      error_ = got.status();
-      free_.push_back(std::move(chunk));
-    } else if (!*got) {
-      exhausted_ = true;
-      total_ = total;
-      free_.push_back(std::move(chunk));
-    } else {
-      const int64_t index = chunk->index;
-      ready_.emplace(index, std::move(chunk));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!got.ok()) {
+        error_ = got.status();
+        free_.push_back(std::move(chunk));
+      } else if (!*got) {
+        exhausted_ = true;
+        total_ = total;
+        free_.push_back(std::move(chunk));
+      } else {
+        const int64_t index = chunk->index;
+        ready_.emplace(index, std::move(chunk));
+      }
     }
+    changed_.notify_all();
   }
 
   void HelperLoop() {
@@ -488,11 +495,8 @@ class ScanPass {
     for (;;) {
       std::unique_ptr<ScanChunk> chunk;
       {
-        absl::MutexLock lock(&mu_);
-        auto can_go = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stop_ || exhausted_ || !error_.ok() || !free_.empty();
-        };
-        mu_.Await(absl::Condition(&can_go));
+        std::unique_lock<std::mutex> lock(mu_);
+        changed_.wait(lock, [this] { return stop_ || exhausted_ || !error_.ok() || !free_.empty(); });
         if (stop_ || exhausted_ || !error_.ok()) return;
         chunk = std::move(free_.back());
         free_.pop_back();
@@ -503,8 +507,9 @@ class ScanPass {
 
   Chunker* const chunker_;
   EntryDecoder decoder_;  // the calling thread's
-  absl::Mutex read_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  absl::Mutex mu_;
+  std::mutex read_mu_;  // the chunker; never held with mu_
+  std::mutex mu_;
+  std::condition_variable changed_;  // any of the state below changed
   std::vector<std::unique_ptr<ScanChunk>> free_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, std::unique_ptr<ScanChunk>> ready_ ABSL_GUARDED_BY(mu_);
   int64_t next_ ABSL_GUARDED_BY(mu_) = 0;   // the chunk to deliver next
@@ -563,7 +568,7 @@ class UlidGenerator {
     const uint64_t now_ms = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())) & ((uint64_t{1} << 48) - 1);
     unsigned __int128 value;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       const uint64_t generation = ForkGeneration();
       if (generation != generation_) {  // a fork()ed child must not continue the parent's sequence
         generation_ = generation;
@@ -602,7 +607,7 @@ class UlidGenerator {
     return r;
   }
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = ~uint64_t{0};
   bool have_last_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t last_ms_ ABSL_GUARDED_BY(mu_) = 0;
@@ -776,7 +781,7 @@ class LedgerImpl final : public Ledger {
 
   absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {
     if (key.empty()) return false;
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
     FileLock file_lock;
     TKB_RETURN_IF_ERROR(file_lock.Acquire(fd_, LOCK_SH, path_));
@@ -788,7 +793,7 @@ class LedgerImpl final : public Ledger {
   }
 
   absl::Status RefreshCache() override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
     FileLock file_lock;
     TKB_RETURN_IF_ERROR(file_lock.Acquire(fd_, LOCK_SH, path_));
@@ -842,7 +847,7 @@ class LedgerImpl final : public Ledger {
       any_key = any_key || !e.source_key.empty();
     }
 
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
     FileLock file_lock;
     TKB_RETURN_IF_ERROR(file_lock.Acquire(fd_, LOCK_EX, path_));
@@ -1102,7 +1107,9 @@ class LedgerImpl final : public Ledger {
   const LedgerOptions options_;
   const bool writable_;
 
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is built without
+  // ThreadSanitizer annotations, so TSan would not see absl::Mutex at all.
+  mutable std::mutex mu_;
   mutable int fd_ ABSL_GUARDED_BY(mu_);
   mutable uint64_t generation_ ABSL_GUARDED_BY(mu_);  // ForkGeneration() of fd_
   // The file ended with a newline at this size after our last write.
