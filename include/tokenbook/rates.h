@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -36,7 +38,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tokenbook/model_names.h"
 #include "tokenbook/money.h"
@@ -529,12 +530,12 @@ class RateTable {
   // with a version guard. Results are cached.
   Resolution Resolve(absl::string_view name) const {
     {
-      absl::ReaderMutexLock lock(&cache_->mu);
+      std::shared_lock<std::shared_mutex> lock(cache_->mu);
       auto hit = cache_->map.find(name);
       if (hit != cache_->map.end()) return hit->second;
     }
     Resolution r = ResolveUncached(name);
-    absl::MutexLock lock(&cache_->mu);
+    std::unique_lock<std::shared_mutex> lock(cache_->mu);
     if (cache_->map.size() >= kMaxCacheEntries) cache_->map.clear();
     cache_->map.emplace(std::string(name), r);
     return r;
@@ -616,7 +617,9 @@ class RateTable {
   static constexpr size_t kMaxCacheEntries = 1 << 16;
 
   struct Cache {
-    absl::Mutex mu;
+    // std:: rather than absl::Mutex: Debian's Abseil lacks ThreadSanitizer
+    // annotations, so TSan would report false races through absl::Mutex.
+    std::shared_mutex mu;
     absl::flat_hash_map<std::string, Resolution> map;
   };
 
@@ -674,7 +677,7 @@ class RateTable {
         it->second = index;
       }
     }
-    absl::MutexLock lock(&cache_->mu);
+    std::unique_lock<std::shared_mutex> lock(cache_->mu);
     cache_->map.clear();
   }
 
