@@ -143,15 +143,16 @@ TEST_CASE("NormalizeModelName reduces every spelling to one key") {
   CHECK(NormalizeModelName("gpt-4.1") != NormalizeModelName("gpt-4"));
 }
 
-TEST_CASE("IsFamilySuffix accepts new words and refuses versions and variants") {
-  for (const char* rest : {"-thinking", "-latest", "-chat-latest", "-preview-05-20", "-exp", "-high",
-                           "-thinking-16k", "-search-preview"}) {
+TEST_CASE("IsFamilySuffix accepts only mode and release words, and refuses versions and variants") {
+  for (const char* rest : {"-thinking", "-latest", "-chat-latest", "-preview-05-20", "-exp", "-exp-0827",
+                           "-preview", "-thinking-latest"}) {
     CAPTURE(std::string(rest));
     CHECK(IsFamilySuffix(rest));
   }
   for (const char* rest : {"", "-", "--x", "x", "thinking", "-4", "-5-mini", "-4o", "-0613", "-7b", "-mini",
                            "-nano", "-pro", "-lite", "-turbo", "-sonnet", "-codex-mini",
-                           "-thinking-max", "-realtime--mini", "-audio-preview-mini"}) {
+                           "-thinking-max", "-realtime--mini", "-audio-preview-mini", "-high",
+                           "-thinking-16k", "-search-preview", "-realtime-preview", "-deep-research"}) {
     CAPTURE(std::string(rest));
     CHECK(!IsFamilySuffix(rest));
   }
@@ -197,7 +198,7 @@ TEST_CASE("Resolve: exact, then alias, then normalised, then family") {
       {"claude-sonnet-4-thinking", "claude-sonnet-4/family"},
       {"gpt-5-chat-latest", "gpt-5/family"},
       {"gemini-2.5-flash-preview-05-20", "gemini-2.5-flash/family"},
-      {"gpt-5-mini-high", "gpt-5-mini/family"},
+      {"gpt-5-mini-latest", "gpt-5-mini/family"},
       // version guard: never a cheaper or dearer sibling
       {"gpt-5.4-mini", "unknown"},
       {"gpt-5.4", "unknown"},
@@ -479,7 +480,7 @@ TEST_CASE("concurrent Resolve on one built table") {
                                     "claude-sonnet-4-5-20250929", "gpt-5.4-mini", "unknown-model",
                                     "us.anthropic.claude-opus-4-1-20250805-v1:0", "qwen2.5-coder:7b"};
   for (int i = 0; i < 70'000; ++i) {  // the cache holds 65,536
-    names.push_back(absl::StrCat(i % 2 == 0 ? "gpt-5-variant" : "nobody-", i));
+    names.push_back(absl::StrCat(i % 2 == 0 ? "gpt-5-preview-" : "nobody-", i));
   }
   std::vector<Resolution> expected;
   for (const std::string& n : names) expected.push_back(t.ResolveUncached(n));
@@ -501,7 +502,7 @@ TEST_CASE("concurrent Resolve on one built table") {
   }
   for (std::thread& th : threads) th.join();
   CHECK(mismatches.load() == 0);
-  CHECK(Resolved(t, "gpt-5-variant2") == "gpt-5/family");
+  CHECK(Resolved(t, "gpt-5-preview-2") == "gpt-5/family");
   CHECK(Resolved(t, "nobody-1") == "unknown");
 }
 

@@ -110,27 +110,33 @@ inline std::string NormalizeModelName(absl::string_view name) {
   return s;
 }
 
-// Words that name a different (usually cheaper or dearer) model when they
-// follow a family name: "gpt-4o" must never price "gpt-4o-mini".
-inline constexpr std::array<absl::string_view, 17> kVariantWords = {
-    "mini", "nano", "micro", "pro",    "lite",  "flash", "turbo", "max",  "ultra",
-    "large", "small", "medium", "haiku", "sonnet", "opus", "plus",  "instant"};
+// Words that may follow a family name without naming a different model:
+// a thinking mode, a moving alias, a pre-release. This is an allow list on
+// purpose: "gpt-4o-mini", "gpt-4o-realtime-preview", "o3-pro" and
+// "o3-deep-research" are other models at other prices, and an unknown model
+// reported loudly is better than a known one priced wrongly.
+inline constexpr std::array<absl::string_view, 9> kFamilySuffixWords = {
+    "thinking", "latest", "preview", "exp", "experimental", "beta", "alpha", "snapshot", "chat"};
 
 // True when `rest`, the text after a family key in a normalised name, may be
-// priced as that family: it must start a new segment ("-thinking") that is
-// not a version ("-4", "-5-mini"), and no segment of it may be a variant word
-// ("gpt-5-codex-mini" is not "gpt-5"). Later numeric segments are allowed:
-// "gemini-2-5-flash-preview-05-20" is still "gemini-2-5-flash".
+// priced as that family: it starts a new segment, its first segment is an
+// allowed word ("-thinking", "-latest", "-preview"), and every later segment
+// is an allowed word or a number ("gemini-2-5-flash-preview-05-20").
+// Versions ("-4", "-5-mini") and any other word are refused.
 inline bool IsFamilySuffix(absl::string_view rest) {
   if (rest.size() < 2 || rest[0] != '-') return false;
   absl::string_view tail = rest.substr(1);
-  if (tail.empty() || tail[0] == '-' || model_names_internal::IsDigit(tail[0])) return false;
+  bool first = true;
   while (true) {
     const size_t dash = tail.find('-');
     const absl::string_view segment = tail.substr(0, dash);
-    for (absl::string_view word : kVariantWords) {
-      if (segment == word) return false;
+    if (segment.empty()) return false;
+    bool allowed = false;
+    for (absl::string_view word : kFamilySuffixWords) {
+      if (segment == word) allowed = true;
     }
+    if (!allowed && (first || !model_names_internal::AllDigits(segment))) return false;
+    first = false;
     if (dash == absl::string_view::npos) break;
     tail = tail.substr(dash + 1);
   }

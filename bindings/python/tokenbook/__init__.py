@@ -1,0 +1,998 @@
+"""tokenbook: bookkeeping for AI tokens, from Python.
+
+A ctypes binding of libtokenbook's stable C ABI (tokenbook.h). It logs usage
+entries to a ledger directory, prices them exactly in integer micro-dollars,
+reports, checks budgets and answers admission checks::
+
+    import tokenbook
+
+    with tokenbook.Ledger(".tokenbook") as book:
+        result = book.log(model="claude-sonnet-4-5", input_tokens=12_000, output_tokens=4_500)
+        print(result.cost)                                   # Decimal('0.103500')
+        print(book.report(period="month", by=["model"]))     # plain dicts
+
+Money is ``int`` micro-dollars (1 USD = 1,000,000 µ$) or ``decimal.Decimal``
+dollars, never ``float``: a float where money is expected is a TypeError.
+Failed calls raise the subclass of ``tokenbook.Error`` named after the C status
+(``tokenbook.NotFound``, ``tokenbook.InvalidArgument``, ...).
+
+Thread safety follows the C ABI: a Ledger and a Rates may be shared by
+threads; the library releases the GIL while it works.
+"""
+
+import ctypes
+import datetime as _dt
+import json
+import operator
+import os
+import struct
+import threading
+from collections.abc import Mapping
+from ctypes import byref, c_int64, c_size_t, c_void_p
+from dataclasses import dataclass
+from decimal import Decimal
+
+from . import _native
+from ._native import ABI_VERSION, tkb_admission, tkb_entry, tkb_log_result, tkb_open_options, tkb_price_request, tkb_report_query
+from .errors import (
+    Aborted,
+    AlreadyExists,
+    Cancelled,
+    DataLoss,
+    DeadlineExceeded,
+    Error,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    LibraryError,
+    NotFound,
+    OutOfRange,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+    Unknown,
+    error_for_status,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ABI_VERSION",
+    "MICROS_PER_DOLLAR",
+    "Admission",
+    "Ledger",
+    "LogResult",
+    "Rates",
+    "abi_version",
+    "dollars",
+    "explain",
+    "library_path",
+    "load_library",
+    "micros",
+    "price",
+    "status_name",
+    "version",
+    "version_number",
+    # errors
+    "Error",
+    "LibraryError",
+    "Cancelled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
+    "error_for_status",
+]
+
+MICROS_PER_DOLLAR = 1_000_000
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_INT32_MAX = (1 << 31) - 1
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_MILLISECOND = _dt.timedelta(milliseconds=1)
+_DECISIONS = {_native.ALLOW: "allow", _native.WARN: "warn", _native.DENY: "deny"}
+_DURABILITY = {None: _native.DURABILITY_DEFAULT, "flush": _native.DURABILITY_FLUSH, "fsync": _native.DURABILITY_FSYNC}
+
+# ---------------------------------------------------------------------------
+# Library
+
+
+def load_library(path=None):
+    """Loads libtokenbook (from `path`, else TOKENBOOK_LIBRARY, next to the
+    package, the system loader) and checks its ABI. Called on first use."""
+    return _native.load(path).path
+
+
+def library_path():
+    """The path or name the library was loaded from."""
+    return _native.lib().path
+
+
+def version():
+    """The library's version string, e.g. "0.1.0"."""
+    return _native.lib().tkb_version_string().decode("ascii")
+
+
+def version_number():
+    """The library's version as MAJOR*10000 + MINOR*100 + PATCH."""
+    return _native.lib().tkb_version_number()
+
+
+def abi_version():
+    """The library's ABI version (equal to ABI_VERSION once loaded)."""
+    return _native.lib().tkb_abi_version()
+
+
+def status_name(code):
+    """The C name of a status code ("NOT_FOUND")."""
+    return _native.lib().tkb_status_name(code).decode("ascii")
+
+
+# ---------------------------------------------------------------------------
+# Money
+
+
+def dollars(micros_):
+    """Integer micro-dollars as exact Decimal dollars (117150 -> Decimal('0.117150'))."""
+    return Decimal(_int(micros_, "micros")).scaleb(-6)
+
+
+def micros(amount):
+    """Decimal dollars (or a decimal string) as integer micro-dollars, exactly.
+
+    A float is a TypeError; an amount finer than a micro-dollar is an
+    InvalidArgument (nothing is rounded).
+    """
+    if isinstance(amount, str):
+        try:
+            amount = Decimal(amount)
+        except ArithmeticError:
+            raise InvalidArgument(f"not a decimal amount: {amount!r}") from None
+    return _decimal_micros(amount, "amount")
+
+
+def _no_float(name):
+    return TypeError(
+        f"{name}: money is never a float in tokenbook; pass decimal.Decimal dollars "
+        f"or int micro-dollars (cost_micros=)"
+    )
+
+
+def _decimal_micros(value, name):
+    if isinstance(value, float):
+        raise _no_float(name)
+    if not isinstance(value, Decimal):
+        raise TypeError(
+            f"{name} takes decimal.Decimal dollars, not {type(value).__name__}; "
+            f"pass integer micro-dollars as cost_micros="
+        )
+    if not value.is_finite():
+        raise InvalidArgument(f"{name} is not a finite amount: {value}")
+    # Exact whatever the decimal context's precision: work on the digits.
+    sign, digits, exponent = value.as_tuple()
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + 6
+    if shift >= 0:
+        result = coefficient * 10**shift
+    else:
+        result, rest = divmod(coefficient, 10**-shift)
+        if rest:
+            raise InvalidArgument(f"{name} {value} is finer than a micro-dollar (at most 6 decimals)")
+    result = -result if sign else result
+    if not _INT64_MIN <= result <= _INT64_MAX:
+        raise OutOfRange(f"{name} {value} does not fit in 64-bit micro-dollars")
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Argument conversion
+
+
+def _int(value, name):
+    if type(value) is not int:
+        if isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, not bool")
+        if isinstance(value, float):
+            raise TypeError(f"{name} must be an int, not float")
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise OutOfRange(f"{name} {value} does not fit in 64 bits")
+    return value
+
+
+def _utf8(value, name):
+    if type(value) is not str:
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgument(f"{name} is not valid Unicode: {e.reason}") from None
+    if b"\0" in data:
+        raise InvalidArgument(f"{name} contains a NUL character")
+    return data
+
+
+def _opt_utf8(value, name):
+    return None if value is None else _utf8(value, name)
+
+
+def _path(value, name):
+    if value is None:
+        return None
+    data = os.fsencode(value)
+    if b"\0" in data:
+        raise InvalidArgument(f"{name} contains a NUL character")
+    return data
+
+
+def _unix_ms(value, name):
+    """A datetime as Unix milliseconds, exactly (naive means local time, as in Python)."""
+    if not isinstance(value, _dt.datetime):
+        raise TypeError(f"{name} must be a datetime.datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.astimezone()
+    ms = (value - _EPOCH) // _MILLISECOND
+    if ms == 0:
+        # 0 means "now" in the C ABI; the epoch's own millisecond cannot be told apart.
+        raise InvalidArgument(f"{name} is the Unix epoch, which the C ABI reads as 'now'")
+    return ms
+
+
+def _tags(value):
+    if isinstance(value, Mapping):
+        items = value.items()
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            raise TypeError(f"tags must be a mapping of str to str, not {type(value).__name__}") from None
+    lines = []
+    for key, val in items:
+        if type(key) is not str or type(val) is not str:
+            raise TypeError(f"tags must map str to str, got {key!r}: {val!r}")
+        if not key or "=" in key or "\n" in key or "\n" in val:
+            raise InvalidArgument(f"bad tag {key!r}={val!r}: keys are non-empty without '=' or newlines; "
+                                  f"values have no newlines")
+        lines.append(f"{key}={val}")
+    return _utf8("\n".join(lines), "tags") if lines else None
+
+
+_TOKEN_FIELDS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "cache_read_tokens": "cache_read",
+    "cache_write_5m_tokens": "cache_write_5m",
+    "cache_write_1h_tokens": "cache_write_1h",
+    "reasoning_tokens": "reasoning",
+}
+_STRING_FIELDS = (
+    "session",
+    "agent",
+    "category",
+    "action_type",
+    "action",
+    "feature",
+    "project",
+    "tool",
+    "task_type",
+    "service_tier",
+    "notes",
+    "source_kind",
+    "source_key",
+)
+
+
+def _token_setter(key, field):
+    def set_tokens(target, value):
+        setattr(target, field, _int(value, key))
+
+    return set_tokens
+
+
+def _string_setter(key):
+    def set_string(target, value):
+        if value is not None:
+            setattr(target, key, _utf8(value, key))
+
+    return set_string
+
+
+def _set_requests(target, value):
+    target.requests = _int(value, "requests")
+
+
+def _set_timestamp(target, value):
+    if value is not None:
+        target.timestamp_unix_ms = _unix_ms(value, "timestamp")
+
+
+def _set_cost(target, value):
+    if value is None:
+        return
+    if target.has_cost_override:
+        raise TypeError("give cost (Decimal dollars) or cost_micros (int), not both")
+    target.cost_override_micros = _decimal_micros(value, "cost")
+    target.has_cost_override = 1
+
+
+def _set_cost_micros(target, value):
+    if value is None:
+        return
+    if target.has_cost_override:
+        raise TypeError("give cost (Decimal dollars) or cost_micros (int), not both")
+    if isinstance(value, (float, Decimal)):
+        raise _no_float("cost_micros") if isinstance(value, float) else TypeError(
+            "cost_micros takes int micro-dollars; pass Decimal dollars as cost=")
+    target.cost_override_micros = _int(value, "cost_micros")
+    target.has_cost_override = 1
+
+
+def _set_duration(target, value):
+    if value is None:
+        return
+    if isinstance(value, _dt.timedelta):
+        value = value // _MILLISECOND
+    value = _int(value, "duration_ms")
+    if value < 0:
+        raise InvalidArgument(f"duration_ms is negative: {value}")
+    target.duration_ms = value
+
+
+def _set_tags(target, value):
+    if value is not None:
+        target.tags = _tags(value)
+
+
+def _set_model(target, value):
+    target.model = _utf8(value, "model")
+
+
+_ENTRY_SETTERS = {"model": _set_model}
+_ENTRY_SETTERS.update({k: _token_setter(k, f) for k, f in _TOKEN_FIELDS.items()})
+_ENTRY_SETTERS.update({k: _string_setter(k) for k in _STRING_FIELDS})
+_ENTRY_SETTERS.update(
+    requests=_set_requests,
+    timestamp=_set_timestamp,
+    cost=_set_cost,
+    cost_micros=_set_cost_micros,
+    duration_ms=_set_duration,
+    tags=_set_tags,
+)
+
+_PRICE_SETTERS = {"model": _set_model}
+_PRICE_SETTERS.update({k: _token_setter(k, f) for k, f in _TOKEN_FIELDS.items()})
+_PRICE_SETTERS.update(requests=_set_requests, service_tier=_string_setter("service_tier"))
+
+#: Every field an entry takes (log, log_batch, admit, commit).
+ENTRY_FIELDS = tuple(_ENTRY_SETTERS)
+
+
+def _unexpected(key, setters, what):
+    return TypeError(f"{what}: unexpected field {key!r}; known fields: {', '.join(setters)}")
+
+
+def _fill(target, fields, setters, what):
+    for key, value in fields.items():
+        setter = setters.get(key)
+        if setter is None:
+            raise _unexpected(key, setters, what)
+        setter(target, value)
+
+
+def _entry(model, fields, what="entry"):
+    e = tkb_entry()
+    _set_model(e, model)
+    _fill(e, fields, _ENTRY_SETTERS, what)
+    return e
+
+
+def _price_request(model, fields):
+    req = tkb_price_request()
+    _set_model(req, model)
+    at = fields.pop("at", None)
+    if at is not None:
+        req.at_unix_ms = _unix_ms(at, "at")
+    _fill(req, fields, _PRICE_SETTERS, "price")
+    return req
+
+
+def _bound(value, name):
+    if value is None or isinstance(value, str):
+        return _opt_utf8(value, name)
+    if isinstance(value, _dt.datetime):
+        # Aware: an RFC 3339 instant. Naive: wall time in the report's zone.
+        return _utf8(value.isoformat(), name)
+    if isinstance(value, _dt.date):
+        return _utf8(value.isoformat(), name)
+    raise TypeError(f"{name} must be a str, datetime.date or datetime.datetime, not {type(value).__name__}")
+
+
+def _report_query(period, by, filters, since, until, top, tz):
+    q = tkb_report_query()
+    q.period = _opt_utf8(period, "period")
+    q.since = _bound(since, "since")
+    q.until = _bound(until, "until")
+    if by is not None:
+        names = [by] if isinstance(by, str) else list(by)
+        for name in names:
+            _utf8(name, "by")
+        q.group_by = _utf8(",".join(names), "by")
+    if filters is not None:
+        pairs = filters.items() if isinstance(filters, Mapping) else filters
+        lines = []
+        for key, values in pairs:
+            for value in [values] if isinstance(values, str) else values:
+                if type(key) is not str or type(value) is not str:
+                    raise TypeError(f"filters map str to str (or to a list of str), got {key!r}: {value!r}")
+                if "\n" in key or "\n" in value:
+                    raise InvalidArgument(f"filter {key!r}={value!r} contains a newline")
+                lines.append(f"{key}={value}")
+        q.filters = _utf8("\n".join(lines), "filters")
+    top = _int(top or 0, "top")
+    if top > _INT32_MAX:
+        raise OutOfRange(f"top {top} does not fit in 32 bits")
+    q.top = top
+    q.time_zone = _opt_utf8(tz, "tz")
+    return q
+
+
+def _loads(text):
+    # Money in these documents is integers and decimal strings; a stray
+    # fraction still never becomes a float.
+    return json.loads(text, parse_float=Decimal)
+
+
+def _take_json(lib, func, *args):
+    """Calls `func(*args, &out)` and returns the allocated JSON text, freed."""
+    out = c_void_p()
+    try:
+        func(*args, byref(out))
+        return ctypes.string_at(out.value).decode("utf-8")
+    finally:
+        lib.tkb_free(out)
+
+
+# ---------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class LogResult:
+    """What a log call did."""
+
+    cost_micros: int  #: the entry's cost in µ$ (0 when unpriced)
+    cost: Decimal  #: the same in dollars, exactly
+    appended: bool  #: False: an entry with the same source_key already existed
+    priced: bool  #: False: the model is unknown; the entry is recorded unpriced
+    id: str  #: the entry's id (a ULID)
+
+    @classmethod
+    def _from(cls, cost_micros, appended, priced, id_):
+        return cls(cost_micros, Decimal(cost_micros).scaleb(-6), bool(appended), bool(priced), id_)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The answer of an admission check."""
+
+    decision: str  #: "allow", "warn" or "deny"
+    estimated_cost_micros: int
+    estimated_cost: Decimal
+    reservation: int  #: nonzero when a reservation was taken; pass to commit() or release()
+    reason: str  #: the budget that decided ("" when allowed)
+
+    @property
+    def allowed(self):
+        """True unless the decision is "deny"."""
+        return self.decision != "deny"
+
+
+# ---------------------------------------------------------------------------
+# Handles
+
+
+class _Handle:
+    """An owned C handle that close() frees once no call is using it.
+
+    Calls bracket their use with acquire()/release(), so that closing from one
+    thread while another is inside a call never frees memory in use.
+    """
+
+    __slots__ = ("_ptr", "_free", "_what", "_lock", "_busy", "_closed", "_on_free")
+
+    def __init__(self, ptr, free, what, on_free=None):
+        self._ptr = ptr
+        self._free = free
+        self._what = what
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._closed = False
+        self._on_free = on_free
+
+    def acquire(self):
+        with self._lock:
+            if self._closed:
+                raise FailedPrecondition(f"the {self._what} is closed")
+            self._busy += 1
+            return self._ptr
+
+    def release(self):
+        with self._lock:
+            self._busy -= 1
+            ptr = self._take_if_done()
+        self._dispose(ptr)
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+            ptr = self._take_if_done()
+        self._dispose(ptr)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _take_if_done(self):
+        if self._closed and self._busy == 0 and self._ptr is not None:
+            ptr, self._ptr = self._ptr, None
+            return ptr
+        return None
+
+    def _dispose(self, ptr):
+        if ptr is not None:
+            try:
+                self._free(ptr)
+            finally:
+                if self._on_free is not None:
+                    self._on_free()
+
+
+# ---------------------------------------------------------------------------
+# Rate tables
+
+
+class Rates:
+    """An immutable rate table (tkb_rates). Build one with builtin(), load(),
+    parse() or layer(); it may be shared by threads and passed to Ledger()."""
+
+    def __init__(self, _ptr=None):
+        if _ptr is None:
+            raise TypeError("use Rates.builtin(), Rates.load(path), Rates.parse(text, format) or rates.layer(top)")
+        lib = _native.lib()
+        self._lib = lib
+        self._handle = _Handle(_ptr, lib.tkb_rates_free, "rate table")
+
+    @classmethod
+    def builtin(cls):
+        """The built-in table (list prices embedded at build time)."""
+        lib = _native.lib()
+        out = c_void_p()
+        lib.tkb_rates_builtin(byref(out))
+        return cls(out.value)
+
+    @classmethod
+    def load(cls, path):
+        """Loads a file: `.json` as LiteLLM's price database, else a TOML rate
+        table. Errors name the file, line and column."""
+        lib = _native.lib()
+        out = c_void_p()
+        lib.tkb_rates_load(byref(out), _path(path, "path"))
+        return cls(out.value)
+
+    @classmethod
+    def parse(cls, text, format="toml", source_name=None):
+        """Parses a TOML rate table (format "toml") or LiteLLM JSON ("litellm")
+        from a str or bytes; `source_name` names it in messages."""
+        lib = _native.lib()
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        out = c_void_p()
+        lib.tkb_rates_parse(byref(out), data, len(data), _utf8(format, "format"), _opt_utf8(source_name, "source_name"))
+        return cls(out.value)
+
+    def layer(self, top):
+        """A new table: this one with `top` layered over it (top's models win by id)."""
+        if not isinstance(top, Rates):
+            raise TypeError(f"top must be a Rates, not {type(top).__name__}")
+        base_ptr = self._handle.acquire()
+        try:
+            top_ptr = top._handle.acquire()
+            try:
+                out = c_void_p()
+                self._lib.tkb_rates_layer(byref(out), base_ptr, top_ptr)
+                return Rates(out.value)
+            finally:
+                top._handle.release()
+        finally:
+            self._handle.release()
+
+    def __len__(self):
+        ptr = self._handle.acquire()
+        try:
+            n = c_size_t()
+            self._lib.tkb_rates_count(ptr, byref(n))
+            return n.value
+        finally:
+            self._handle.release()
+
+    def resolve(self, model):
+        """The id of any spelling of a model name; NotFound names the closest ids."""
+        name = _utf8(model, "model")
+        ptr = self._handle.acquire()
+        try:
+            needed = c_size_t()
+            buf = ctypes.create_string_buffer(64)
+            self._lib.tkb_rates_resolve(ptr, name, buf, len(buf), byref(needed))
+            if needed.value > len(buf):
+                buf = ctypes.create_string_buffer(needed.value)
+                self._lib.tkb_rates_resolve(ptr, name, buf, len(buf), byref(needed))
+            return buf.value.decode("utf-8")
+        finally:
+            self._handle.release()
+
+    def price(self, model, **fields):
+        """The exact cost of one request in int µ$. Fields: input_tokens,
+        output_tokens, cache_read_tokens, cache_write_5m_tokens,
+        cache_write_1h_tokens, reasoning_tokens, requests, service_tier, at
+        (a datetime: the prices in force then)."""
+        req = _price_request(model, fields)
+        ptr = self._handle.acquire()
+        try:
+            cost = c_int64()
+            self._lib.tkb_price(ptr, req, byref(cost))
+            return cost.value
+        finally:
+            self._handle.release()
+
+    def explain(self, model, **fields):
+        """The cost with its breakdown, as a dict (the shape of `tokenbook price --json`)."""
+        req = _price_request(model, fields)
+        ptr = self._handle.acquire()
+        try:
+            return _loads(_take_json(self._lib, self._lib.tkb_price_explain, ptr, req))
+        finally:
+            self._handle.release()
+
+    def close(self):
+        """Frees the table once no ledger opened with it is still open. Idempotent."""
+        self._handle.close()
+
+    @property
+    def closed(self):
+        return self._handle.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            try:
+                handle.close()
+            except Exception:
+                pass
+
+    def __repr__(self):
+        if self.closed:
+            return "<tokenbook.Rates closed>"
+        return f"<tokenbook.Rates {len(self)} models>"
+
+
+_builtin_lock = threading.Lock()
+_builtin = None
+
+
+def _builtin_rates():
+    global _builtin
+    with _builtin_lock:
+        if _builtin is None:
+            _builtin = Rates.builtin()
+        return _builtin
+
+
+def price(model, *, rates=None, **fields):
+    """The exact cost of one request in int µ$, from `rates` (default: the
+    built-in table). See Rates.price for the fields."""
+    return (rates or _builtin_rates()).price(model, **fields)
+
+
+def explain(model, *, rates=None, **fields):
+    """The cost with its breakdown, as a dict, from `rates` (default: built-in)."""
+    return (rates or _builtin_rates()).explain(model, **fields)
+
+
+# ---------------------------------------------------------------------------
+# Ledgers
+
+# tkb_log_result as laid out in memory, for reading a whole batch at once.
+_RESULT = struct.Struct("=I4xqii32s")
+assert _RESULT.size == ctypes.sizeof(tkb_log_result)
+
+
+class Ledger:
+    """A ledger directory (tkb_ledger), opened for logging, reports, budgets
+    and admission checks. A context manager; may be shared by threads.
+
+    ``path`` is the `.tokenbook` directory; None finds it like git finds .git
+    ($TOKENBOOK_DIR, the nearest .tokenbook/ upward, the per-user default).
+    ``durability`` is None (config.toml's, else "flush"), "flush" or "fsync".
+    ``rates`` replaces the built-in table plus config.toml's rate files.
+    ``strict_models`` makes logging an unknown model fail (NotFound) instead
+    of recording it unpriced.
+    """
+
+    def __init__(self, path=None, *, create=True, durability=None, rates=None, strict_models=False):
+        lib = _native.lib()
+        self._lib = lib
+        self._handle = None
+        self.path = None if path is None else os.fspath(path)
+        opts = tkb_open_options()
+        opts.create = 1 if create else 0
+        if durability not in _DURABILITY:
+            raise InvalidArgument(f"durability must be None, 'flush' or 'fsync', not {durability!r}")
+        opts.durability = _DURABILITY[durability]
+        opts.strict_models = 1 if strict_models else 0
+        on_free = None
+        if rates is not None:
+            if not isinstance(rates, Rates):
+                raise TypeError(f"rates must be a tokenbook.Rates, not {type(rates).__name__}")
+            # The ledger borrows the table: hold it open until the ledger is freed.
+            opts.rates = rates._handle.acquire()
+            on_free = rates._handle.release
+        self._rates = rates
+        out = c_void_p()
+        try:
+            lib.tkb_ledger_open(byref(out), _path(path, "path"), opts)
+        except BaseException:
+            if on_free is not None:
+                on_free()
+            raise
+        self._handle = _Handle(out.value, lib.tkb_ledger_free, "ledger", on_free)
+
+    # -- lifetime
+
+    def close(self):
+        """Closes the ledger (once every call in flight has returned). Idempotent."""
+        if self._handle is not None:
+            self._handle.close()
+
+    @property
+    def closed(self):
+        return self._handle is None or self._handle.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        state = "closed" if self.closed else "open"
+        return f"<tokenbook.Ledger {self.path or '(found)'!s} {state}>"
+
+    def _acquire(self):
+        if self._handle is None:
+            raise FailedPrecondition("the ledger is closed")
+        return self._handle.acquire()
+
+    # -- logging
+
+    def log(self, model, **fields):
+        """Prices and appends one entry; returns a LogResult.
+
+        Fields (all optional but model): input_tokens, output_tokens,
+        cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+        reasoning_tokens, requests (int); timestamp (datetime, default now);
+        cost (Decimal dollars) or cost_micros (int) to override the price;
+        session, agent, category, action_type ("skill", "agent", "manual",
+        "scheduled"), action, feature, project, tool, task_type, service_tier,
+        notes, source_kind, source_key (str; a source_key already in the
+        ledger makes this a no-op with appended=False); duration_ms (int or
+        timedelta); tags (a dict of str to str).
+        """
+        e = _entry(model, fields, "log")
+        r = tkb_log_result()
+        ptr = self._acquire()
+        try:
+            self._lib.tkb_ledger_log(ptr, e, r)
+        finally:
+            self._handle.release()
+        return LogResult._from(r.cost_micros, r.appended, r.priced, r.id.decode("ascii"))
+
+    def log_batch(self, entries):
+        """Appends many entries with one write under one lock, all or nothing.
+
+        `entries` is a sequence of dicts with the fields of log() (``model``
+        included). Returns one LogResult per entry, in order. A bad entry
+        raises before anything is written; the message names its index.
+        """
+        entries = entries if isinstance(entries, (list, tuple)) else list(entries)
+        n = len(entries)
+        if n == 0:
+            return []
+        array = (tkb_entry * n).from_buffer_copy(_ENTRY_TEMPLATE * n)
+        results = (tkb_log_result * n).from_buffer_copy(_RESULT_TEMPLATE * n)
+        setters = _ENTRY_SETTERS
+        for i, fields in enumerate(entries):
+            e = array[i]
+            try:
+                if "model" not in fields:
+                    raise TypeError("entry has no model")
+                for key, value in fields.items():
+                    setter = setters.get(key)
+                    if setter is None:
+                        raise _unexpected(key, setters, "log_batch")
+                    setter(e, value)
+            except AttributeError:
+                raise TypeError(f"entries[{i}] must be a dict, not {type(fields).__name__}") from None
+            except Error as err:
+                raise type(err)(f"entries[{i}]: {err.message}") from None
+            except TypeError as err:
+                raise TypeError(f"entries[{i}]: {err}") from None
+        ptr = self._acquire()
+        try:
+            self._lib.tkb_ledger_log_batch(ptr, array, n, results)
+        finally:
+            self._handle.release()
+        make = LogResult._from
+        return [
+            make(cost, appended, priced, rid.split(b"\0", 1)[0].decode("ascii"))
+            for _, cost, appended, priced, rid in _RESULT.iter_unpack(memoryview(results).cast("B"))
+        ]
+
+    # -- pricing, with this ledger's table
+
+    def price(self, model, **fields):
+        """The cost in int µ$ this ledger would record for a request, from its
+        own rate table (rates= or the built-in table plus config.toml's rate
+        files). Fields as Rates.price. NotFound for an unknown model."""
+        at = fields.pop("at", None)
+        estimate = tkb_entry()
+        _set_model(estimate, model)
+        _fill(estimate, fields, _PRICE_SETTERS, "price")
+        if at is not None:
+            estimate.timestamp_unix_ms = _unix_ms(at, "at")
+        # An admission check without a reservation prices with the ledger's
+        # table, which the C ABI does not otherwise expose.
+        return self._admit(estimate, False).estimated_cost_micros
+
+    # -- reports and budgets
+
+    def report(self, period="month", by=None, filters=None, since=None, until=None, top=0, tz=None):
+        """A report as a plain dict (totals, groups, period, issues).
+
+        period: "today", "yesterday", "week", "month", "year", "last-7d",
+        "YYYY", "YYYY-MM", "YYYY-MM-DD" or "all". by: a list of dimensions
+        ("model", "provider", "agent", ..., "tag:KEY", "day", "week", "month")
+        or a comma-separated str. filters: a dict of dimension to a value or a
+        list of values (OR). since/until: str, date or datetime, overriding
+        period. top: keep the top N groups (0: all). tz: an IANA time zone.
+        Money is int "*_micros" and exact "*_usd" strings, never float.
+        """
+        return _loads(self.report_json(period, by, filters, since, until, top, tz))
+
+    def report_json(self, period="month", by=None, filters=None, since=None, until=None, top=0, tz=None):
+        """The report as JSON text (the C ABI's document), same arguments as report()."""
+        q = _report_query(period, by, filters, since, until, top, tz)
+        ptr = self._acquire()
+        try:
+            needed = c_size_t()
+            self._lib.tkb_ledger_report_json(ptr, q, None, 0, byref(needed))
+            while True:
+                buf = ctypes.create_string_buffer(needed.value)
+                self._lib.tkb_ledger_report_json(ptr, q, buf, len(buf), byref(needed))
+                if needed.value <= len(buf):  # else it grew between the calls
+                    return buf.value.decode("utf-8")
+        finally:
+            self._handle.release()
+
+    def report_text(self, period="month", by=None, filters=None, since=None, until=None, top=0, tz=None):
+        """The report as JSON text, allocated by the library (tkb_ledger_report)."""
+        q = _report_query(period, by, filters, since, until, top, tz)
+        ptr = self._acquire()
+        try:
+            return _take_json(self._lib, self._lib.tkb_ledger_report, ptr, q)
+        finally:
+            self._handle.release()
+
+    def budget(self):
+        """Every budget's status (spent, limit, percent, level, projection,
+        recommendation) and a suggestion when none is set, as a dict."""
+        ptr = self._acquire()
+        try:
+            return _loads(_take_json(self._lib, self._lib.tkb_ledger_budget, ptr))
+        finally:
+            self._handle.release()
+
+    # -- admission
+
+    def admit(self, model, *, reserve=True, **fields):
+        """May this request go ahead? Returns an Admission.
+
+        Describe the request as it would be logged (model and expected tokens,
+        or cost=/cost_micros=, and the session, project, feature, agent scoped
+        budgets look at). With reserve=True and a decision other than "deny",
+        the estimate is reserved until commit() or release().
+        """
+        return self._admit(_entry(model, fields, "admit"), reserve)
+
+    def _admit(self, estimate, reserve):
+        a = tkb_admission()
+        ptr = self._acquire()
+        try:
+            self._lib.tkb_ledger_admit(ptr, estimate, 1 if reserve else 0, a)
+        finally:
+            self._handle.release()
+        return Admission(
+            _DECISIONS.get(a.decision, str(a.decision)),
+            a.estimated_cost_micros,
+            Decimal(a.estimated_cost_micros).scaleb(-6),
+            a.reservation,
+            a.reason.decode("utf-8", "replace"),
+        )
+
+    def commit(self, reservation, model, **fields):
+        """Logs the real usage (fields as log()) and ends the reservation (an
+        Admission or its id). An unknown or expired reservation still logs."""
+        e = _entry(model, fields, "commit")
+        r = tkb_log_result()
+        rid = _reservation_id(reservation)
+        ptr = self._acquire()
+        try:
+            self._lib.tkb_ledger_commit(ptr, rid, e, r)
+        finally:
+            self._handle.release()
+        return LogResult._from(r.cost_micros, r.appended, r.priced, r.id.decode("ascii"))
+
+    def release(self, reservation):
+        """Drops a reservation (an Admission or its id) without logging.
+        Unknown or expired ids are a no-op."""
+        rid = _reservation_id(reservation)
+        ptr = self._acquire()
+        try:
+            self._lib.tkb_ledger_release(ptr, rid)
+        finally:
+            self._handle.release()
+
+
+def _reservation_id(reservation):
+    if isinstance(reservation, Admission):
+        return reservation.reservation
+    if isinstance(reservation, (bool, float)):
+        raise TypeError(f"reservation must be an Admission or an int, not {type(reservation).__name__}")
+    try:
+        value = operator.index(reservation)
+    except TypeError:
+        raise TypeError(f"reservation must be an Admission or an int, not {type(reservation).__name__}") from None
+    if not 0 <= value < (1 << 64):
+        raise OutOfRange(f"reservation {value} is not a reservation id")
+    return value
+
+
+# Initialised entries and results (TKB_ENTRY_INIT, TKB_LOG_RESULT_INIT) as
+# bytes, copied n times to set up a batch in one step. No pointers inside.
+_ENTRY_TEMPLATE = bytes(tkb_entry())
+_RESULT_TEMPLATE = bytes(tkb_log_result())
