@@ -179,13 +179,27 @@ tkb_status tkb_ledger_log_batch(tkb_ledger* ledger, const tkb_entry* entries, si
     batch.reserve(count);
     for (size_t i = 0; i < count; ++i) {
       if (results != nullptr) TKB_RETURN_IF_ERROR(CheckResult(&results[i]));
-      TKB_ASSIGN_OR_RETURN(Entry e, ToEntry(&entries[i], "entries[i]"));
+      const std::string what = absl::StrCat("entries[", i, "]");
+      TKB_ASSIGN_OR_RETURN(Entry e, ToEntry(&entries[i], what.c_str()));
       batch.push_back(std::move(e));
     }
     TKB_ASSIGN_OR_RETURN(std::vector<LogOutcome> outcomes, ledger->book->LogBatch(std::move(batch), absl::Now()));
     if (results != nullptr) {
       for (size_t i = 0; i < count; ++i) FillResult(outcomes[i], &results[i]);
     }
+    return absl::OkStatus();
+  });
+}
+
+tkb_status tkb_ledger_price(tkb_ledger* ledger, const tkb_price_request* request, int64_t* cost_micros_out) {
+  return Guard([&]() -> absl::Status {
+    TKB_RETURN_IF_ERROR(NotNull(ledger, "ledger"));
+    TKB_RETURN_IF_ERROR(NotNull(cost_micros_out, "cost_micros_out"));
+    PriceRequest req;
+    TKB_RETURN_IF_ERROR(ToPriceRequest(request, &req));
+    TKB_ASSIGN_OR_RETURN(const ModelRates* m, ResolveOrNotFound(ledger->book->rates(), request->model));
+    TKB_ASSIGN_OR_RETURN(Micros cost, CostOf(*m, req));
+    *cost_micros_out = cost.value();
     return absl::OkStatus();
   });
 }

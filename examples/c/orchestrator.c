@@ -21,7 +21,7 @@
 #include "tokenbook/tokenbook.h"
 
 #define SESSION "demo-session"
-#define BUDGET_MICROS 400000 /* $0.40, written into config.toml below */
+#define BUDGET_MICROS 500000 /* $0.50, written into config.toml below */
 #define FALLBACK_MODEL "claude-haiku-4-5"
 
 typedef struct task {
@@ -41,6 +41,8 @@ static const task kTasks[] = {
     {"tester", "claude-sonnet-4-5", 20000, 4000, 16000, 2200, 0},
     {"writer", "claude-sonnet-4-5", 20000, 4000, 17000, 2400, 0},
     {"writer", "claude-sonnet-4-5", 20000, 4000, 17000, 2400, 0},
+    {"reviewer", "claude-sonnet-4-5", 20000, 4000, 15000, 2000, 0},
+    {"planner", "claude-sonnet-4-5", 20000, 4000, 18000, 2500, 0},
 };
 
 static void print_usd(int64_t micros) {
@@ -80,8 +82,8 @@ static int write_config(const char *dir) {
   }
   fputs("# Written by examples/c/orchestrator.c\n"
         "[budgets]\n"
-        "warning_percent = 50\n"
-        "session = { limit = \"0.40\", action = \"block\" }\n",
+        "warning_percent = 60\n"
+        "session = { limit = \"0.50\", action = \"block\" }\n",
         f);
   return fclose(f) == 0 ? 0 : 1;
 }
@@ -196,15 +198,18 @@ int main(int argc, char **argv) {
   printf(" in session %s, %d denial(s)\n", SESSION, denials);
 
   if (ok) {
+    /* The ledger's own report agrees with what the commits returned. */
     tkb_report_query q = TKB_REPORT_QUERY_INIT;
     char *json = NULL;
+    char expected[64];
     q.period = "all";
-    q.group_by = "agent";
     status = tkb_ledger_report(ledger, &q, &json);
-    if (status == TKB_OK) {
-      printf("report by agent: %s\n", json);
-    } else {
+    if (status != TKB_OK) {
       ok = !fail("report", status);
+    } else {
+      snprintf(expected, sizeof expected, "\"cost_micros\":%lld,", (long long)spent);
+      ok = strstr(json, expected) != NULL;
+      printf("ledger report %s: %s\n", ok ? "agrees" : "DISAGREES", expected);
     }
     tkb_free(json);
   }

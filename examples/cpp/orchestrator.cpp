@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 namespace tkb = tokenbook::capi;
 
 constexpr const char* kSession = "demo-session";
-constexpr std::int64_t kBudgetMicros = 400000;  // $0.40, as in config.toml below
+constexpr std::int64_t kBudgetMicros = 500000;  // $0.50, as in config.toml below
 constexpr const char* kFallbackModel = "claude-haiku-4-5";
 
 struct Task {
@@ -47,6 +47,8 @@ const std::vector<Task> kTasks = {
     {"tester", "claude-sonnet-4-5", 20000, 4000, 16000, 2200, false},
     {"writer", "claude-sonnet-4-5", 20000, 4000, 17000, 2400, false},
     {"writer", "claude-sonnet-4-5", 20000, 4000, 17000, 2400, false},
+    {"reviewer", "claude-sonnet-4-5", 20000, 4000, 15000, 2000, false},
+    {"planner", "claude-sonnet-4-5", 20000, 4000, 18000, 2500, false},
 };
 
 struct ProviderError : std::runtime_error {
@@ -161,8 +163,8 @@ int Main(bool keep) {
     std::ofstream config(dir.path() / "config.toml");
     config << "# Written by examples/cpp/orchestrator.cpp\n"
               "[budgets]\n"
-              "warning_percent = 50\n"
-              "session = { limit = \"0.40\", action = \"block\" }\n";
+              "warning_percent = 60\n"
+              "session = { limit = \"0.50\", action = \"block\" }\n";
     if (!config) throw std::runtime_error("cannot write config.toml");
   }
 
@@ -175,13 +177,15 @@ int Main(bool keep) {
   std::cout << "spent $" << tkb::FormatMicros(orchestrator.spent()) << " of $" << tkb::FormatMicros(kBudgetMicros)
             << " in session " << kSession << ", " << denials << " denial(s)\n";
 
+  // The ledger's own report agrees with what the commits returned.
   tkb_report_query query = TKB_REPORT_QUERY_INIT;
   query.period = "all";
-  query.group_by = "agent";
-  std::cout << "report by agent: " << ledger.Report(query) << "\n";
+  const std::string expected = "\"cost_micros\":" + std::to_string(orchestrator.spent()) + ",";
+  const bool agrees = ledger.Report(query).find(expected) != std::string::npos;
+  std::cout << "ledger report " << (agrees ? "agrees" : "DISAGREES") << ": " << expected << "\n";
   if (keep) std::cout << "ledger kept in " << dir.path().string() << "\n";
 
-  if (denials == 0 || orchestrator.spent() > kBudgetMicros) {
+  if (!agrees || denials == 0 || orchestrator.spent() > kBudgetMicros) {
     std::cerr << "orchestrator: expected a denial and spend within the budget\n";
     return 1;
   }

@@ -300,6 +300,30 @@ static void test_ledger(void) {
   q.period = "fortnight";
   CHECK_EQ_I64(tkb_ledger_report(ledger, &q, &json), TKB_INVALID_ARGUMENT);
 
+  /* Pricing with the ledger's own table. */
+  {
+    tkb_price_request pr = TKB_PRICE_REQUEST_INIT;
+    int64_t c = 0;
+    pr.model = "claude-sonnet-4";
+    pr.tokens.input = 120000;
+    pr.tokens.output = 35000;
+    CHECK_EQ_I64(tkb_ledger_price(ledger, &pr, &c), TKB_OK);
+    CHECK_EQ_I64(c, 885000);
+    pr.model = "no-such-model";
+    CHECK_EQ_I64(tkb_ledger_price(ledger, &pr, &c), TKB_NOT_FOUND);
+    CHECK_EQ_I64(tkb_ledger_price(NULL, &pr, &c), TKB_INVALID_ARGUMENT);
+  }
+  /* A bad entry in a batch is named by its index. */
+  {
+    tkb_entry two[2];
+    tkb_entry init = TKB_ENTRY_INIT;
+    two[0] = init;
+    two[1] = init;
+    two[0].model = "gpt-5";
+    CHECK_EQ_I64(tkb_ledger_log_batch(ledger, two, 2, NULL), TKB_INVALID_ARGUMENT);
+    CHECK(strstr(tkb_last_error(), "entries[1]") != NULL);
+  }
+
   /* Budget with no budget configured: a suggestion. */
   CHECK_EQ_I64(tkb_ledger_budget(ledger, &json), TKB_OK);
   CHECK(json != NULL && strstr(json, "\"suggestion\":{") != NULL);

@@ -21,19 +21,34 @@ threads; the library releases the GIL while it works.
 """
 
 import ctypes
-import datetime as _dt
-import json
 import operator
 import os
-import struct
 import threading
-from collections.abc import Mapping
 from ctypes import byref, c_int64, c_size_t, c_void_p
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import _native
-from ._native import ABI_VERSION, tkb_admission, tkb_entry, tkb_log_result, tkb_open_options, tkb_price_request, tkb_report_query
+from . import _batch, _native
+from ._convert import (
+    ENTRY_FIELDS,
+    MICROS_PER_DOLLAR,
+    _entry,
+    _fill,
+    _loads,
+    _opt_utf8,
+    _path,
+    _price_request,
+    _report_query,
+    _set_model,
+    _take_json,
+    _unix_ms,
+    _utf8,
+    _ENTRY_SETTERS,
+    _PRICE_SETTERS,
+    dollars,
+    micros,
+)
+from ._native import ABI_VERSION, tkb_admission, tkb_entry, tkb_log_result, tkb_open_options
 from .errors import (
     Aborted,
     AlreadyExists,
@@ -45,6 +60,7 @@ from .errors import (
     Internal,
     InvalidArgument,
     LibraryError,
+    LibraryMismatch,
     NotFound,
     OutOfRange,
     PermissionDenied,
@@ -60,6 +76,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ABI_VERSION",
+    "ENTRY_FIELDS",
     "MICROS_PER_DOLLAR",
     "Admission",
     "Ledger",
@@ -78,6 +95,7 @@ __all__ = [
     # errors
     "Error",
     "LibraryError",
+    "LibraryMismatch",
     "Cancelled",
     "Unknown",
     "InvalidArgument",
@@ -97,11 +115,6 @@ __all__ = [
     "error_for_status",
 ]
 
-MICROS_PER_DOLLAR = 1_000_000
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-_INT32_MAX = (1 << 31) - 1
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_MILLISECOND = _dt.timedelta(milliseconds=1)
 _DECISIONS = {_native.ALLOW: "allow", _native.WARN: "warn", _native.DENY: "deny"}
 _DURABILITY = {None: _native.DURABILITY_DEFAULT, "flush": _native.DURABILITY_FLUSH, "fsync": _native.DURABILITY_FSYNC}
 
@@ -139,339 +152,11 @@ def status_name(code):
     """The C name of a status code ("NOT_FOUND")."""
     return _native.lib().tkb_status_name(code).decode("ascii")
 
-
-# ---------------------------------------------------------------------------
-# Money
-
-
-def dollars(micros_):
-    """Integer micro-dollars as exact Decimal dollars (117150 -> Decimal('0.117150'))."""
-    return Decimal(_int(micros_, "micros")).scaleb(-6)
-
-
-def micros(amount):
-    """Decimal dollars (or a decimal string) as integer micro-dollars, exactly.
-
-    A float is a TypeError; an amount finer than a micro-dollar is an
-    InvalidArgument (nothing is rounded).
-    """
-    if isinstance(amount, str):
-        try:
-            amount = Decimal(amount)
-        except ArithmeticError:
-            raise InvalidArgument(f"not a decimal amount: {amount!r}") from None
-    return _decimal_micros(amount, "amount")
-
-
-def _no_float(name):
-    return TypeError(
-        f"{name}: money is never a float in tokenbook; pass decimal.Decimal dollars "
-        f"or int micro-dollars (cost_micros=)"
-    )
-
-
-def _decimal_micros(value, name):
-    if isinstance(value, float):
-        raise _no_float(name)
-    if not isinstance(value, Decimal):
-        raise TypeError(
-            f"{name} takes decimal.Decimal dollars, not {type(value).__name__}; "
-            f"pass integer micro-dollars as cost_micros="
-        )
-    if not value.is_finite():
-        raise InvalidArgument(f"{name} is not a finite amount: {value}")
-    # Exact whatever the decimal context's precision: work on the digits.
-    sign, digits, exponent = value.as_tuple()
-    coefficient = int("".join(map(str, digits)) or "0")
-    shift = exponent + 6
-    if shift >= 0:
-        result = coefficient * 10**shift
-    else:
-        result, rest = divmod(coefficient, 10**-shift)
-        if rest:
-            raise InvalidArgument(f"{name} {value} is finer than a micro-dollar (at most 6 decimals)")
-    result = -result if sign else result
-    if not _INT64_MIN <= result <= _INT64_MAX:
-        raise OutOfRange(f"{name} {value} does not fit in 64-bit micro-dollars")
-    return result
-
-
-# ---------------------------------------------------------------------------
-# Argument conversion
-
-
-def _int(value, name):
-    if type(value) is not int:
-        if isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, not bool")
-        if isinstance(value, float):
-            raise TypeError(f"{name} must be an int, not float")
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise OutOfRange(f"{name} {value} does not fit in 64 bits")
-    return value
-
-
-def _utf8(value, name):
-    if type(value) is not str:
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    try:
-        data = value.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InvalidArgument(f"{name} is not valid Unicode: {e.reason}") from None
-    if b"\0" in data:
-        raise InvalidArgument(f"{name} contains a NUL character")
-    return data
-
-
-def _opt_utf8(value, name):
-    return None if value is None else _utf8(value, name)
-
-
-def _path(value, name):
-    if value is None:
-        return None
-    data = os.fsencode(value)
-    if b"\0" in data:
-        raise InvalidArgument(f"{name} contains a NUL character")
-    return data
-
-
-def _unix_ms(value, name):
-    """A datetime as Unix milliseconds, exactly (naive means local time, as in Python)."""
-    if not isinstance(value, _dt.datetime):
-        raise TypeError(f"{name} must be a datetime.datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.astimezone()
-    ms = (value - _EPOCH) // _MILLISECOND
-    if ms == 0:
-        # 0 means "now" in the C ABI; the epoch's own millisecond cannot be told apart.
-        raise InvalidArgument(f"{name} is the Unix epoch, which the C ABI reads as 'now'")
-    return ms
-
-
-def _tags(value):
-    if isinstance(value, Mapping):
-        items = value.items()
-    else:
-        try:
-            items = list(value)
-        except TypeError:
-            raise TypeError(f"tags must be a mapping of str to str, not {type(value).__name__}") from None
-    lines = []
-    for key, val in items:
-        if type(key) is not str or type(val) is not str:
-            raise TypeError(f"tags must map str to str, got {key!r}: {val!r}")
-        if not key or "=" in key or "\n" in key or "\n" in val:
-            raise InvalidArgument(f"bad tag {key!r}={val!r}: keys are non-empty without '=' or newlines; "
-                                  f"values have no newlines")
-        lines.append(f"{key}={val}")
-    return _utf8("\n".join(lines), "tags") if lines else None
-
-
-_TOKEN_FIELDS = {
-    "input_tokens": "input",
-    "output_tokens": "output",
-    "cache_read_tokens": "cache_read",
-    "cache_write_5m_tokens": "cache_write_5m",
-    "cache_write_1h_tokens": "cache_write_1h",
-    "reasoning_tokens": "reasoning",
-}
-_STRING_FIELDS = (
-    "session",
-    "agent",
-    "category",
-    "action_type",
-    "action",
-    "feature",
-    "project",
-    "tool",
-    "task_type",
-    "service_tier",
-    "notes",
-    "source_kind",
-    "source_key",
-)
-
-
-def _token_setter(key, field):
-    def set_tokens(target, value):
-        setattr(target, field, _int(value, key))
-
-    return set_tokens
-
-
-def _string_setter(key):
-    def set_string(target, value):
-        if value is not None:
-            setattr(target, key, _utf8(value, key))
-
-    return set_string
-
-
-def _set_requests(target, value):
-    target.requests = _int(value, "requests")
-
-
-def _set_timestamp(target, value):
-    if value is not None:
-        target.timestamp_unix_ms = _unix_ms(value, "timestamp")
-
-
-def _set_cost(target, value):
-    if value is None:
-        return
-    if target.has_cost_override:
-        raise TypeError("give cost (Decimal dollars) or cost_micros (int), not both")
-    target.cost_override_micros = _decimal_micros(value, "cost")
-    target.has_cost_override = 1
-
-
-def _set_cost_micros(target, value):
-    if value is None:
-        return
-    if target.has_cost_override:
-        raise TypeError("give cost (Decimal dollars) or cost_micros (int), not both")
-    if isinstance(value, (float, Decimal)):
-        raise _no_float("cost_micros") if isinstance(value, float) else TypeError(
-            "cost_micros takes int micro-dollars; pass Decimal dollars as cost=")
-    target.cost_override_micros = _int(value, "cost_micros")
-    target.has_cost_override = 1
-
-
-def _set_duration(target, value):
-    if value is None:
-        return
-    if isinstance(value, _dt.timedelta):
-        value = value // _MILLISECOND
-    value = _int(value, "duration_ms")
-    if value < 0:
-        raise InvalidArgument(f"duration_ms is negative: {value}")
-    target.duration_ms = value
-
-
-def _set_tags(target, value):
-    if value is not None:
-        target.tags = _tags(value)
-
-
-def _set_model(target, value):
-    target.model = _utf8(value, "model")
-
-
-_ENTRY_SETTERS = {"model": _set_model}
-_ENTRY_SETTERS.update({k: _token_setter(k, f) for k, f in _TOKEN_FIELDS.items()})
-_ENTRY_SETTERS.update({k: _string_setter(k) for k in _STRING_FIELDS})
-_ENTRY_SETTERS.update(
-    requests=_set_requests,
-    timestamp=_set_timestamp,
-    cost=_set_cost,
-    cost_micros=_set_cost_micros,
-    duration_ms=_set_duration,
-    tags=_set_tags,
-)
-
-_PRICE_SETTERS = {"model": _set_model}
-_PRICE_SETTERS.update({k: _token_setter(k, f) for k, f in _TOKEN_FIELDS.items()})
-_PRICE_SETTERS.update(requests=_set_requests, service_tier=_string_setter("service_tier"))
-
-#: Every field an entry takes (log, log_batch, admit, commit).
-ENTRY_FIELDS = tuple(_ENTRY_SETTERS)
-
-
-def _unexpected(key, setters, what):
-    return TypeError(f"{what}: unexpected field {key!r}; known fields: {', '.join(setters)}")
-
-
-def _fill(target, fields, setters, what):
-    for key, value in fields.items():
-        setter = setters.get(key)
-        if setter is None:
-            raise _unexpected(key, setters, what)
-        setter(target, value)
-
-
-def _entry(model, fields, what="entry"):
-    e = tkb_entry()
-    _set_model(e, model)
-    _fill(e, fields, _ENTRY_SETTERS, what)
-    return e
-
-
-def _price_request(model, fields):
-    req = tkb_price_request()
-    _set_model(req, model)
-    at = fields.pop("at", None)
-    if at is not None:
-        req.at_unix_ms = _unix_ms(at, "at")
-    _fill(req, fields, _PRICE_SETTERS, "price")
-    return req
-
-
-def _bound(value, name):
-    if value is None or isinstance(value, str):
-        return _opt_utf8(value, name)
-    if isinstance(value, _dt.datetime):
-        # Aware: an RFC 3339 instant. Naive: wall time in the report's zone.
-        return _utf8(value.isoformat(), name)
-    if isinstance(value, _dt.date):
-        return _utf8(value.isoformat(), name)
-    raise TypeError(f"{name} must be a str, datetime.date or datetime.datetime, not {type(value).__name__}")
-
-
-def _report_query(period, by, filters, since, until, top, tz):
-    q = tkb_report_query()
-    q.period = _opt_utf8(period, "period")
-    q.since = _bound(since, "since")
-    q.until = _bound(until, "until")
-    if by is not None:
-        names = [by] if isinstance(by, str) else list(by)
-        for name in names:
-            _utf8(name, "by")
-        q.group_by = _utf8(",".join(names), "by")
-    if filters is not None:
-        pairs = filters.items() if isinstance(filters, Mapping) else filters
-        lines = []
-        for key, values in pairs:
-            for value in [values] if isinstance(values, str) else values:
-                if type(key) is not str or type(value) is not str:
-                    raise TypeError(f"filters map str to str (or to a list of str), got {key!r}: {value!r}")
-                if "\n" in key or "\n" in value:
-                    raise InvalidArgument(f"filter {key!r}={value!r} contains a newline")
-                lines.append(f"{key}={value}")
-        q.filters = _utf8("\n".join(lines), "filters")
-    top = _int(top or 0, "top")
-    if top > _INT32_MAX:
-        raise OutOfRange(f"top {top} does not fit in 32 bits")
-    q.top = top
-    q.time_zone = _opt_utf8(tz, "tz")
-    return q
-
-
-def _loads(text):
-    # Money in these documents is integers and decimal strings; a stray
-    # fraction still never becomes a float.
-    return json.loads(text, parse_float=Decimal)
-
-
-def _take_json(lib, func, *args):
-    """Calls `func(*args, &out)` and returns the allocated JSON text, freed."""
-    out = c_void_p()
-    try:
-        func(*args, byref(out))
-        return ctypes.string_at(out.value).decode("utf-8")
-    finally:
-        lib.tkb_free(out)
-
-
 # ---------------------------------------------------------------------------
 # Results
 
 
-@dataclass(frozen=True)
+@dataclass
 class LogResult:
     """What a log call did."""
 
@@ -481,12 +166,8 @@ class LogResult:
     priced: bool  #: False: the model is unknown; the entry is recorded unpriced
     id: str  #: the entry's id (a ULID)
 
-    @classmethod
-    def _from(cls, cost_micros, appended, priced, id_):
-        return cls(cost_micros, Decimal(cost_micros).scaleb(-6), bool(appended), bool(priced), id_)
 
-
-@dataclass(frozen=True)
+@dataclass
 class Admission:
     """The answer of an admission check."""
 
@@ -707,24 +388,29 @@ def _builtin_rates():
         return _builtin
 
 
+def _rates_or_builtin(rates):
+    if rates is None:
+        return _builtin_rates()
+    if not isinstance(rates, Rates):
+        raise TypeError(f"rates must be a tokenbook.Rates, not {type(rates).__name__}")
+    return rates
+
+
 def price(model, *, rates=None, **fields):
     """The exact cost of one request in int µ$, from `rates` (default: the
     built-in table). See Rates.price for the fields."""
-    return (rates or _builtin_rates()).price(model, **fields)
+    return _rates_or_builtin(rates).price(model, **fields)
 
 
 def explain(model, *, rates=None, **fields):
     """The cost with its breakdown, as a dict, from `rates` (default: built-in)."""
-    return (rates or _builtin_rates()).explain(model, **fields)
+    return _rates_or_builtin(rates).explain(model, **fields)
 
 
 # ---------------------------------------------------------------------------
 # Ledgers
 
 # tkb_log_result as laid out in memory, for reading a whole batch at once.
-_RESULT = struct.Struct("=I4xqii32s")
-assert _RESULT.size == ctypes.sizeof(tkb_log_result)
-
 
 class Ledger:
     """A ledger directory (tkb_ledger), opened for logging, reports, budgets
@@ -769,7 +455,8 @@ class Ledger:
     # -- lifetime
 
     def close(self):
-        """Closes the ledger (once every call in flight has returned). Idempotent."""
+        """Closes the ledger: later calls raise FailedPrecondition; the handle is
+        freed once every call in flight has returned. Idempotent."""
         if self._handle is not None:
             self._handle.close()
 
@@ -814,13 +501,13 @@ class Ledger:
         timedelta); tags (a dict of str to str).
         """
         e = _entry(model, fields, "log")
-        r = tkb_log_result()
+        r = tkb_log_result.from_buffer_copy(_RESULT_TEMPLATE)
         ptr = self._acquire()
         try:
             self._lib.tkb_ledger_log(ptr, e, r)
         finally:
             self._handle.release()
-        return LogResult._from(r.cost_micros, r.appended, r.priced, r.id.decode("ascii"))
+        return _log_result(r)
 
     def log_batch(self, entries):
         """Appends many entries with one write under one lock, all or nothing.
@@ -833,35 +520,27 @@ class Ledger:
         n = len(entries)
         if n == 0:
             return []
-        array = (tkb_entry * n).from_buffer_copy(_ENTRY_TEMPLATE * n)
+        if _batch.PACKED:
+            array, arena = _batch.pack(entries)
+        else:
+            array, arena = _entry_array(entries), None
         results = (tkb_log_result * n).from_buffer_copy(_RESULT_TEMPLATE * n)
-        setters = _ENTRY_SETTERS
-        for i, fields in enumerate(entries):
-            e = array[i]
-            try:
-                if "model" not in fields:
-                    raise TypeError("entry has no model")
-                for key, value in fields.items():
-                    setter = setters.get(key)
-                    if setter is None:
-                        raise _unexpected(key, setters, "log_batch")
-                    setter(e, value)
-            except AttributeError:
-                raise TypeError(f"entries[{i}] must be a dict, not {type(fields).__name__}") from None
-            except Error as err:
-                raise type(err)(f"entries[{i}]: {err.message}") from None
-            except TypeError as err:
-                raise TypeError(f"entries[{i}]: {err}") from None
         ptr = self._acquire()
         try:
             self._lib.tkb_ledger_log_batch(ptr, array, n, results)
         finally:
             self._handle.release()
-        make = LogResult._from
-        return [
-            make(cost, appended, priced, rid.split(b"\0", 1)[0].decode("ascii"))
-            for _, cost, appended, priced, rid in _RESULT.iter_unpack(memoryview(results).cast("B"))
-        ]
+        del arena  # the strings the entries pointed to
+        if not _batch.PACKED:
+            return [_log_result(r) for r in results]
+        out = []
+        costs = {}  # one Decimal per distinct cost
+        for cost_micros, appended, priced, rid in _batch.unpack_results(results):
+            cost = costs.get(cost_micros)
+            if cost is None:
+                cost = costs[cost_micros] = Decimal(cost_micros).scaleb(-6)
+            out.append(LogResult(cost_micros, cost, appended != 0, priced != 0, rid.decode("ascii")))
+        return out
 
     # -- pricing, with this ledger's table
 
@@ -869,15 +548,14 @@ class Ledger:
         """The cost in int µ$ this ledger would record for a request, from its
         own rate table (rates= or the built-in table plus config.toml's rate
         files). Fields as Rates.price. NotFound for an unknown model."""
-        at = fields.pop("at", None)
-        estimate = tkb_entry()
-        _set_model(estimate, model)
-        _fill(estimate, fields, _PRICE_SETTERS, "price")
-        if at is not None:
-            estimate.timestamp_unix_ms = _unix_ms(at, "at")
-        # An admission check without a reservation prices with the ledger's
-        # table, which the C ABI does not otherwise expose.
-        return self._admit(estimate, False).estimated_cost_micros
+        req = _price_request(model, fields)
+        ptr = self._acquire()
+        try:
+            cost = c_int64()
+            self._lib.tkb_ledger_price(ptr, req, byref(cost))
+            return cost.value
+        finally:
+            self._handle.release()
 
     # -- reports and budgets
 
@@ -965,7 +643,7 @@ class Ledger:
             self._lib.tkb_ledger_commit(ptr, rid, e, r)
         finally:
             self._handle.release()
-        return LogResult._from(r.cost_micros, r.appended, r.priced, r.id.decode("ascii"))
+        return _log_result(r)
 
     def release(self, reservation):
         """Drops a reservation (an Admission or its id) without logging.
@@ -992,7 +670,31 @@ def _reservation_id(reservation):
     return value
 
 
-# Initialised entries and results (TKB_ENTRY_INIT, TKB_LOG_RESULT_INIT) as
-# bytes, copied n times to set up a batch in one step. No pointers inside.
-_ENTRY_TEMPLATE = bytes(tkb_entry())
+def _entry_array(entries):
+    """The entries as a tkb_entry array through the per-field setters (the
+    portable path; _batch.pack is the fast one)."""
+    array = (tkb_entry * len(entries))()
+    for i, fields in enumerate(entries):
+        e = array[i]
+        e.struct_size = ctypes.sizeof(tkb_entry)
+        e.duration_ms = -1
+        try:
+            if "model" not in fields:
+                raise TypeError("entry has no model")
+            _fill(e, fields, _ENTRY_SETTERS, "log_batch")
+        except AttributeError:
+            raise TypeError(f"entries[{i}] must be a dict, not {type(fields).__name__}") from None
+        except Error as err:
+            raise type(err)(f"entries[{i}]: {err.message}") from None
+        except TypeError as err:
+            raise TypeError(f"entries[{i}]: {err}") from None
+    return array
+
+
+def _log_result(r):
+    return LogResult(r.cost_micros, Decimal(r.cost_micros).scaleb(-6), r.appended != 0, r.priced != 0,
+                     r.id.decode("ascii"))
+
+
+# TKB_LOG_RESULT_INIT as bytes, copied n times to set up a batch's results.
 _RESULT_TEMPLATE = bytes(tkb_log_result())

@@ -18,7 +18,7 @@ import sys
 import threading
 from ctypes import POINTER, Structure, c_char, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 
-from .errors import LibraryError, error_for_status
+from .errors import LibraryError, LibraryMismatch, error_for_status
 
 #: The ABI version (TKB_ABI_VERSION) this binding was written for.
 ABI_VERSION = 1
@@ -185,6 +185,7 @@ FUNCTIONS = [
     ("tkb_ledger_free", [c_void_p], None, None),
     ("tkb_ledger_log", [c_void_p, POINTER(tkb_entry), POINTER(tkb_log_result)], c_int32, CHECK),
     ("tkb_ledger_log_batch", [c_void_p, POINTER(tkb_entry), c_size_t, POINTER(tkb_log_result)], c_int32, CHECK),
+    ("tkb_ledger_price", [c_void_p, POINTER(tkb_price_request), POINTER(c_int64)], c_int32, CHECK),
     ("tkb_ledger_report_json", [c_void_p, POINTER(tkb_report_query), c_char_p, c_size_t, POINTER(c_size_t)],
      c_int32, CHECK),
     ("tkb_ledger_report", [c_void_p, POINTER(tkb_report_query), _out], c_int32, CHECK),
@@ -203,7 +204,7 @@ class Library:
         self.path = path
         abi = self._function("tkb_abi_version", [], c_int)()
         if abi != ABI_VERSION:
-            raise LibraryError(
+            raise LibraryMismatch(
                 f"library and binding do not match: {path} has ABI version {abi}, "
                 f"this binding was written for ABI version {ABI_VERSION}; "
                 f"install the tokenbook Python package that comes with that library "
@@ -231,7 +232,7 @@ class Library:
         try:
             func = getattr(self.cdll, name)
         except AttributeError:
-            raise LibraryError(
+            raise LibraryMismatch(
                 f"library and binding do not match: {self.path} does not export {name} "
                 f"(this binding was written for tokenbook ABI version {ABI_VERSION}); "
                 f"is it an older or a different libtokenbook?"
@@ -283,9 +284,10 @@ def load(path=None):
             try:
                 _library = open_library(name, where)
                 return _library
-            except LibraryError as e:
-                # A library that loads but does not match is an answer, not a miss.
-                if "do not match" in str(e) or where == "TOKENBOOK_LIBRARY":
+            except LibraryMismatch:
+                raise  # a library that loads but does not match is an answer, not a miss
+            except LibraryError:
+                if where == "TOKENBOOK_LIBRARY":
                     raise
                 tried.append(f"{name} ({where})")
         found = ctypes.util.find_library("tokenbook")
@@ -293,9 +295,9 @@ def load(path=None):
             try:
                 _library = open_library(found, "ctypes.util.find_library")
                 return _library
-            except LibraryError as e:
-                if "do not match" in str(e):
-                    raise
+            except LibraryMismatch:
+                raise
+            except LibraryError:
                 tried.append(f"{found} (ctypes.util.find_library)")
         raise LibraryError(
             "cannot find the tokenbook library (libtokenbook.so.1); tried "

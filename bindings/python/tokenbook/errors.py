@@ -9,6 +9,7 @@ library raise the same classes with the code the library would have given.
 __all__ = [
     "Error",
     "LibraryError",
+    "LibraryMismatch",
     "Cancelled",
     "Unknown",
     "InvalidArgument",
@@ -53,6 +54,11 @@ class Error(Exception):
 
 class LibraryError(Error):
     """The shared library cannot be found or loaded, or does not match this binding."""
+
+
+class LibraryMismatch(LibraryError):
+    """The library loaded but is not the one this binding was written for
+    (another ABI version, or a symbol missing)."""
 
 
 class Cancelled(Error):

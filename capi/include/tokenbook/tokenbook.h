@@ -86,7 +86,7 @@ typedef int32_t tkb_status;
 #define TKB_NOT_FOUND 5          /* e.g. unknown model in strict mode */
 #define TKB_ALREADY_EXISTS 6
 #define TKB_PERMISSION_DENIED 7
-#define TKB_RESOURCE_EXHAUSTED 8 /* e.g. a blocking budget denied a reservation */
+#define TKB_RESOURCE_EXHAUSTED 8 /* e.g. out of memory (a denied admission is TKB_OK with TKB_DENY) */
 #define TKB_FAILED_PRECONDITION 9
 #define TKB_ABORTED 10
 #define TKB_OUT_OF_RANGE 11      /* e.g. a cost that would overflow int64 µ$ */
@@ -237,6 +237,11 @@ typedef struct tkb_log_result {
 
 /* Prices and appends one entry. `result` may be NULL. */
 TKB_API tkb_status tkb_ledger_log(tkb_ledger *ledger, const tkb_entry *entry, tkb_log_result *result);
+
+/* The exact cost of one request priced with the ledger's own rate table (the
+ * built-in table, config.toml's rate files, or the table given at open), in
+ * µ$. TKB_NOT_FOUND for an unknown model. */
+TKB_API tkb_status tkb_ledger_price(tkb_ledger *ledger, const tkb_price_request *request, int64_t *cost_micros_out);
 
 /* Appends `count` entries with one write under one lock. `results` may be
  * NULL, else it has `count` elements (each initialised with
