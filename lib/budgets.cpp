@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -114,6 +115,57 @@ absl::StatusOr<std::string> ReadPathOrEmpty(const std::string& path) {
   }
   Fd holder(fd);
   return ReadFileOrEmpty(fd, path);
+}
+
+// --- The running-totals cache -------------------------------------------------
+
+// Bumped whenever what the cache holds, or how ledger lines are counted,
+// changes meaning: an older file is then ignored and rebuilt.
+constexpr int64_t kBudgetCacheVersion = 1;
+// The cache is rewritten once the totals cover this many bytes past it, so
+// a new process reads at most about this much of the ledger (a few hundred
+// lines) before answering, and writing the cache stays rare next to logging.
+constexpr int64_t kBudgetCacheMinGap = int64_t{256} << 10;
+// Bytes of the ledger hashed at each end of the covered range, to notice a
+// ledger that was replaced or truncated behind the cache's back.
+constexpr int64_t kFingerprintBytes = 4096;
+
+// Spend per local day of the budget calendar, keyed by days since 1970-01-01.
+using DayTotals = absl::flat_hash_map<int64_t, Micros>;
+
+int64_t DayKey(absl::CivilDay d) { return static_cast<int64_t>(d - absl::CivilDay(1970, 1, 1)); }
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+
+uint64_t Fnv1a(absl::string_view s, uint64_t h = kFnvOffset) {
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+std::string Hex64(uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int k = 15; k >= 0; --k) {
+    out[static_cast<size_t>(k)] = kHex[v & 15];
+    v >>= 4;
+  }
+  return out;
+}
+
+// The hashes of the first and last kFingerprintBytes of [0, offset).
+absl::StatusOr<std::pair<uint64_t, uint64_t>> LedgerFingerprint(int fd, const std::string& path, int64_t offset) {
+  char buf[kFingerprintBytes];
+  const auto n = static_cast<size_t>(std::min(offset, kFingerprintBytes));
+  TKB_ASSIGN_OR_RETURN(const size_t head, PreadAll(fd, buf, n, 0, path));
+  const uint64_t head_hash = Fnv1a(absl::string_view(buf, head));
+  TKB_ASSIGN_OR_RETURN(const size_t tail, PreadAll(fd, buf, n, offset - static_cast<int64_t>(n), path));
+  const uint64_t tail_hash = Fnv1a(absl::string_view(buf, tail));
+  if (head != n || tail != n) return absl::DataLossError("ledger shorter than the cache says");
+  return std::make_pair(head_hash, tail_hash);
 }
 
 // Calls `fn` on every non-empty line of `text`.
@@ -327,9 +379,27 @@ class BudgetService::Impl {
         ledger_path_(ledger->ledger_path()),
         alerts_path_(absl::StrCat(dir_, "/", kAlertsFileName)),
         holds_path_(absl::StrCat(dir_, "/", kReservationsFileName)),
-        lock_path_(absl::StrCat(dir_, "/", kBudgetLockFileName)) {}
+        lock_path_(absl::StrCat(dir_, "/", kBudgetLockFileName)),
+        cache_dir_(absl::StrCat(dir_, "/", kBudgetCacheDirName)),
+        cache_path_(absl::StrCat(cache_dir_, "/", kBudgetCacheFileName)) {}
 
   const Config& config() const { return config_; }
+
+  absl::Status RefreshCache() {
+    std::lock_guard<std::mutex> lock(mu_);
+    TKB_RETURN_IF_ERROR(UpdateLocked(absl::Now()));
+    if (totals_.covered <= 0 || totals_.covered == cache_offset_) return absl::OkStatus();
+    const int fd = ::open(ledger_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError(errno, "cannot open", ledger_path_);
+    Fd holder(fd);
+    PersistCacheLocked(fd);
+    return absl::OkStatus();
+  }
+
+  int64_t LinesDecoded() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_decoded_;
+  }
 
   absl::StatusOr<BudgetReport> Status(absl::Time now, absl::string_view session) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -487,27 +557,66 @@ class BudgetService::Impl {
   }
 
  private:
-  // What the ledger holds, up to `covered`, for the periods in `windows`.
+  // What the ledger holds up to `covered`. Spend is kept per local day of
+  // the calendar (per budget, and in total for the month figure), so a `now`
+  // in another period only sums other days; `spent`, `month_spent` and
+  // `windows` are derived from the day totals for the periods at `now`.
   struct Totals {
     bool valid = false;
     dev_t dev = 0;
     ino_t ino = 0;
     int64_t covered = 0;
-    std::vector<BudgetWindow> windows;  // per budget (sessions: unused)
-    std::vector<Micros> spent;          // per calendar budget
+    std::vector<DayTotals> days;                                     // per calendar budget
     std::vector<absl::flat_hash_map<std::string, Micros>> sessions;  // per session budget
-    BudgetWindow month;
-    Micros month_spent;
+    DayTotals all_days;                                              // every entry
     std::string last_session;
     absl::Time last_session_time = absl::InfinitePast();
+
+    std::vector<BudgetWindow> windows;  // per budget (sessions: unused)
+    std::vector<Micros> spent;          // per calendar budget, in windows[i]
+    BudgetWindow month;
+    Micros month_spent;
+    bool sums_valid = false;  // spent and month_spent match the day totals
   };
+
+  void ResetTotalsLocked(const struct stat& st) {
+    totals_ = Totals{};
+    totals_.days.assign(config_.budgets.size(), {});
+    totals_.sessions.assign(config_.budgets.size(), {});
+    totals_.dev = st.st_dev;
+    totals_.ino = st.st_ino;
+    totals_.valid = true;
+  }
 
   // Brings totals_ up to the ledger's current end for the periods at `now`.
   absl::Status UpdateLocked(absl::Time now) {
     const BudgetCalendar cal = config_.calendar();
+    const int fd = ::open(ledger_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) return PosixError(errno, "cannot open", ledger_path_);
+    Fd holder(fd);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) != 0) return PosixError(errno, "cannot stat", ledger_path_);
+    const int64_t size = fd >= 0 ? static_cast<int64_t>(st.st_size) : 0;
+
+    lines_decoded_ = 0;
+    if (!totals_.valid || st.st_dev != totals_.dev || st.st_ino != totals_.ino || size < totals_.covered) {
+      ResetTotalsLocked(st);
+      cache_offset_ = 0;
+      if (fd >= 0 && size > 0) LoadCacheLocked(fd, size);  // else: a full read
+    }
+    if (fd >= 0 && size > totals_.covered) {
+      absl::Status s = ReadTailLocked(fd, size);
+      if (!s.ok()) {
+        totals_.valid = false;
+        return s;
+      }
+      totals_.sums_valid = false;
+      if (totals_.covered - cache_offset_ >= kBudgetCacheMinGap) PersistCacheLocked(fd);
+    }
+
     std::vector<BudgetWindow> windows;
     windows.reserve(config_.budgets.size());
-    bool same_periods = totals_.valid && totals_.windows.size() == config_.budgets.size();
+    bool same_periods = totals_.sums_valid && totals_.windows.size() == config_.budgets.size();
     for (size_t i = 0; i < config_.budgets.size(); ++i) {
       const BudgetPeriod p = config_.budgets[i].period;
       windows.push_back(p == BudgetPeriod::kSession ? BudgetWindow{} : WindowFor(p, now, cal));
@@ -517,32 +626,36 @@ class BudgetService::Impl {
     }
     BudgetWindow month = WindowFor(BudgetPeriod::kMonthly, now, cal);
     if (same_periods && month.start != totals_.month.start) same_periods = false;
+    totals_.windows = std::move(windows);
+    totals_.month = std::move(month);
+    if (same_periods) return absl::OkStatus();
 
-    const int fd = ::open(ledger_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT) return PosixError(errno, "cannot open", ledger_path_);
-    Fd holder(fd);
-    struct stat st {};
-    if (fd >= 0 && ::fstat(fd, &st) != 0) return PosixError(errno, "cannot stat", ledger_path_);
-    const int64_t size = fd >= 0 ? static_cast<int64_t>(st.st_size) : 0;
-
-    if (!same_periods || st.st_dev != totals_.dev || st.st_ino != totals_.ino || size < totals_.covered) {
-      totals_ = Totals{};
-      totals_.windows = std::move(windows);
-      totals_.spent.assign(config_.budgets.size(), Micros(0));
-      totals_.sessions.assign(config_.budgets.size(), {});
-      totals_.month = std::move(month);
-      totals_.dev = st.st_dev;
-      totals_.ino = st.st_ino;
-      totals_.valid = true;
-    } else {
-      // Keep the (equal) windows already stored; this one's now fields differ.
-      totals_.windows = std::move(windows);
-      totals_.month = std::move(month);
+    totals_.spent.assign(config_.budgets.size(), Micros(0));
+    for (size_t i = 0; i < config_.budgets.size(); ++i) {
+      if (config_.budgets[i].period == BudgetPeriod::kSession) continue;
+      if (!SumDays(totals_.days[i], totals_.windows[i], cal.time_zone, &totals_.spent[i])) {
+        return absl::OutOfRangeError(
+            absl::StrCat("budget \"", config_.budgets[i].name, "\": spend overflows 64 bits"));
+      }
     }
-    if (fd < 0 || size <= totals_.covered) return absl::OkStatus();
-    absl::Status s = ReadTailLocked(fd, size);
-    if (!s.ok()) totals_.valid = false;
-    return s;
+    if (!SumDays(totals_.all_days, totals_.month, cal.time_zone, &totals_.month_spent)) {
+      return absl::OutOfRangeError("this month's spend overflows 64 bits");
+    }
+    totals_.sums_valid = true;
+    return absl::OkStatus();
+  }
+
+  // The spend of the local days [start, end) of `w`.
+  static bool SumDays(const DayTotals& days, const BudgetWindow& w, const absl::TimeZone& tz, Micros* out) {
+    *out = Micros(0);
+    if (days.empty()) return true;
+    const absl::CivilDay first = absl::ToCivilDay(w.start, tz);
+    const absl::CivilDay after = absl::ToCivilDay(w.end, tz);
+    for (absl::CivilDay d = first; d < after; ++d) {
+      auto it = days.find(DayKey(d));
+      if (it != days.end() && !CheckedAdd(out, it->second)) return false;
+    }
+    return true;
   }
 
   // Counts every complete line in [covered, size).
@@ -582,6 +695,7 @@ class BudgetService::Impl {
   }
 
   absl::Status CountLineLocked(absl::string_view line) {
+    ++lines_decoded_;
     // Lines the ledger's readers skip (malformed, torn) count for nothing.
     if (!decoder_.Decode(line, &scratch_).ok()) return absl::OkStatus();
     const Entry& e = scratch_;
@@ -590,28 +704,192 @@ class BudgetService::Impl {
       totals_.last_session_time = e.timestamp;
     }
     if (e.cost.value() == 0) return absl::OkStatus();
+    const int64_t day = DayKey(absl::ToCivilDay(e.timestamp, config_.time_zone));
     const BudgetTarget target = TargetOf(e);
     for (size_t i = 0; i < config_.budgets.size(); ++i) {
       const Budget& b = config_.budgets[i];
       if (!b.Applies(target)) continue;
-      Micros* acc;
-      if (b.period == BudgetPeriod::kSession) {
-        acc = &totals_.sessions[i][e.session];
-      } else if (totals_.windows[i].Contains(e.timestamp)) {
-        acc = &totals_.spent[i];
-      } else {
-        continue;
-      }
+      Micros* acc = b.period == BudgetPeriod::kSession ? &totals_.sessions[i][e.session] : &totals_.days[i][day];
       if (!CheckedAdd(acc, e.cost)) {
         return absl::OutOfRangeError(absl::StrCat("budget \"", b.name, "\": spend overflows 64 bits"));
       }
     }
-    if (totals_.month.Contains(e.timestamp) && !CheckedAdd(&totals_.month_spent, e.cost)) {
+    if (!CheckedAdd(&totals_.all_days[day], e.cost)) {
       return absl::OutOfRangeError("this month's spend overflows 64 bits");
     }
     return absl::OkStatus();
   }
 
+  // --- The cache file (see budgets.h) ---------------------------------------
+
+  // Identifies what the day totals depend on: the calendar and each budget's
+  // period and scope (and name, to keep the list's order meaningful).
+  std::string ConfigFingerprint() const {
+    std::string text = absl::StrCat("tz=", config_.time_zone.name(), "\x1f", config_.time_zone_name,
+                                    "\x1fweek=", static_cast<int>(config_.week_start), "\x1e");
+    for (const Budget& b : config_.budgets) {
+      absl::StrAppend(&text, b.name, "\x1f", BudgetPeriodName(b.period), "\x1f", b.scope.ToString(), "\x1e");
+    }
+    return Hex64(Fnv1a(text));
+  }
+
+  // Loads the cache file into the (freshly reset) totals if it is whole,
+  // of this format and configuration, and matches the ledger's first `size`
+  // bytes. Anything else leaves the totals empty: a full read follows.
+  void LoadCacheLocked(int fd, int64_t size) {
+    absl::StatusOr<std::string> text = ReadPathOrEmpty(cache_path_);
+    if (!text.ok() || text->empty()) return;
+    // Three lines: header, body, trailer with the hash of the first two.
+    const size_t nl1 = text->find('\n');
+    if (nl1 == std::string::npos) return;
+    const size_t nl2 = text->find('\n', nl1 + 1);
+    if (nl2 == std::string::npos) return;
+    const size_t nl3 = text->find('\n', nl2 + 1);
+    if (nl3 == std::string::npos || nl3 + 1 != text->size()) return;
+    const absl::string_view all(*text);
+    rapidjson::Document trailer;
+    const absl::string_view trailer_line = all.substr(nl2 + 1, nl3 - nl2 - 1);
+    trailer.Parse(trailer_line.data(), trailer_line.size());
+    if (trailer.HasParseError() || !trailer.IsObject() ||
+        StringField(trailer, "fnv1a64") != Hex64(Fnv1a(all.substr(0, nl2 + 1)))) {
+      return;
+    }
+    rapidjson::Document header;
+    header.Parse(all.data(), nl1);
+    if (header.HasParseError() || !header.IsObject()) return;
+    const std::optional<int64_t> version = IntField(header, "v");
+    const std::optional<int64_t> offset = IntField(header, "ledger_offset");
+    if (version != kBudgetCacheVersion || StringField(header, "kind") != "budget-totals" || !offset.has_value() ||
+        *offset <= 0 || *offset > size || StringField(header, "config_fnv1a64") != ConfigFingerprint()) {
+      return;
+    }
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> fp = LedgerFingerprint(fd, ledger_path_, *offset);
+    if (!fp.ok() || StringField(header, "head_fnv1a64") != Hex64(fp->first) ||
+        StringField(header, "tail_fnv1a64") != Hex64(fp->second)) {
+      return;
+    }
+    rapidjson::Document body;
+    const absl::string_view body_line = all.substr(nl1 + 1, nl2 - nl1 - 1);
+    body.Parse<rapidjson::kParseValidateEncodingFlag>(body_line.data(), body_line.size());
+    if (body.HasParseError() || !body.IsObject()) return;
+
+    Totals t;
+    t.days.assign(config_.budgets.size(), {});
+    t.sessions.assign(config_.budgets.size(), {});
+    auto read_days = [](const rapidjson::Value* v, DayTotals* out) {
+      if (v == nullptr || !v->IsArray() || v->Size() % 2 != 0) return false;
+      for (rapidjson::SizeType k = 0; k < v->Size(); k += 2) {
+        const rapidjson::Value& d = (*v)[k];
+        const rapidjson::Value& m = (*v)[k + 1];
+        if (!d.IsInt64() || !m.IsInt64()) return false;
+        if (!out->try_emplace(d.GetInt64(), Micros(m.GetInt64())).second) return false;
+      }
+      return true;
+    };
+    auto member = [](const rapidjson::Value& obj, const char* name) -> const rapidjson::Value* {
+      auto it = obj.FindMember(name);
+      return it == obj.MemberEnd() ? nullptr : &it->value;
+    };
+    if (!read_days(member(body, "all"), &t.all_days)) return;
+    const rapidjson::Value* budgets = member(body, "budgets");
+    if (budgets == nullptr || !budgets->IsArray() || budgets->Size() != config_.budgets.size()) return;
+    for (size_t i = 0; i < config_.budgets.size(); ++i) {
+      const rapidjson::Value& v = (*budgets)[static_cast<rapidjson::SizeType>(i)];
+      if (config_.budgets[i].period != BudgetPeriod::kSession) {
+        if (!read_days(&v, &t.days[i])) return;
+        continue;
+      }
+      if (!v.IsObject()) return;
+      for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+        if (!it->value.IsInt64()) return;
+        t.sessions[i].try_emplace(std::string(it->name.GetString(), it->name.GetStringLength()),
+                                  Micros(it->value.GetInt64()));
+      }
+    }
+    const rapidjson::Value* last = member(body, "last_session");
+    if (last == nullptr || !last->IsString()) return;
+    t.last_session.assign(last->GetString(), last->GetStringLength());
+    if (!t.last_session.empty()) {
+      const std::optional<int64_t> us = IntField(body, "last_session_us");
+      if (!us.has_value()) return;
+      t.last_session_time = absl::FromUnixMicros(*us);
+    }
+    t.valid = true;
+    t.dev = totals_.dev;
+    t.ino = totals_.ino;
+    t.covered = *offset;
+    totals_ = std::move(t);
+    cache_offset_ = *offset;
+  }
+
+  // Writes the totals to the cache file: a temporary file in cache/, then
+  // rename(), so readers see a whole old file or a whole new one. Best
+  // effort: a failure (read-only directory, full disk) only means later
+  // readers start further back; it is retried after another gap.
+  void PersistCacheLocked(int fd) {
+    cache_offset_ = totals_.covered;
+    if (totals_.covered <= 0) return;
+    if (::mkdir(cache_dir_.c_str(), 0700) != 0 && errno != EEXIST) return;
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> fp = LedgerFingerprint(fd, ledger_path_, totals_.covered);
+    if (!fp.ok()) return;
+    std::string text = absl::StrCat("{\"v\":", kBudgetCacheVersion, ",\"kind\":\"budget-totals\",\"ledger_offset\":",
+                                    totals_.covered, ",\"head_fnv1a64\":\"", Hex64(fp->first),
+                                    "\",\"tail_fnv1a64\":\"", Hex64(fp->second), "\",\"config_fnv1a64\":\"",
+                                    ConfigFingerprint(), "\"}\n");
+    rapidjson::StringBuffer sb;
+    JsonWriter w(sb);
+    auto write_days = [&w](const DayTotals& days) {
+      std::vector<std::pair<int64_t, int64_t>> sorted;
+      sorted.reserve(days.size());
+      for (const auto& [d, m] : days) sorted.emplace_back(d, m.value());
+      std::sort(sorted.begin(), sorted.end());
+      w.StartArray();
+      for (const auto& [d, m] : sorted) {
+        w.Int64(d);
+        w.Int64(m);
+      }
+      w.EndArray();
+    };
+    w.StartObject();
+    Key(w, "last_session");
+    Str(w, totals_.last_session);
+    if (!totals_.last_session.empty()) {
+      Key(w, "last_session_us");
+      w.Int64(absl::ToUnixMicros(totals_.last_session_time));
+    }
+    Key(w, "all");
+    write_days(totals_.all_days);
+    Key(w, "budgets");
+    w.StartArray();
+    for (size_t i = 0; i < config_.budgets.size(); ++i) {
+      if (config_.budgets[i].period != BudgetPeriod::kSession) {
+        write_days(totals_.days[i]);
+        continue;
+      }
+      w.StartObject();
+      for (const auto& [session, m] : totals_.sessions[i]) {
+        Key(w, session);
+        w.Int64(m.value());
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    text.append(sb.GetString(), sb.GetSize());
+    text.push_back('\n');
+    absl::StrAppend(&text, "{\"end\":true,\"fnv1a64\":\"", Hex64(Fnv1a(text)), "\"}\n");
+
+    static std::atomic<uint64_t> counter{0};
+    const std::string tmp = absl::StrCat(cache_path_, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+    const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) return;
+    absl::Status s;
+    {
+      Fd holder(out);
+      s = WriteAll(out, text.data(), text.size(), tmp);
+    }
+    if (!s.ok() || ::rename(tmp.c_str(), cache_path_.c_str()) != 0) ::unlink(tmp.c_str());
+  }
   Micros SpentLocked(size_t i, absl::string_view session) const {
     if (config_.budgets[i].period != BudgetPeriod::kSession) return totals_.spent[i];
     auto it = totals_.sessions[i].find(session);
@@ -779,6 +1057,8 @@ class BudgetService::Impl {
   const std::string alerts_path_;
   const std::string holds_path_;
   const std::string lock_path_;
+  const std::string cache_dir_;
+  const std::string cache_path_;
 
   // std::mutex rather than absl::Mutex so that ThreadSanitizer sees it
   // (Debian's Abseil is built without TSan annotations). Guards everything
@@ -787,6 +1067,8 @@ class BudgetService::Impl {
   Totals totals_;
   EntryDecoder decoder_;
   Entry scratch_;
+  int64_t cache_offset_ = 0;   // what the cache file covers, as last read or written here
+  int64_t lines_decoded_ = 0;  // by the last catch-up
 };
 
 // ---------------------------------------------------------------------------
@@ -840,6 +1122,10 @@ absl::StatusOr<size_t> BudgetService::OutstandingReservations(absl::Time now) { 
 absl::StatusOr<std::unique_ptr<AdmissionController>> BudgetService::MakeController(absl::Time now) {
   return impl_->MakeController(now);
 }
+
+absl::Status BudgetService::RefreshCache() { return impl_->RefreshCache(); }
+
+int64_t BudgetService::LinesDecodedByLastCatchUp() { return impl_->LinesDecoded(); }
 
 // ---------------------------------------------------------------------------
 

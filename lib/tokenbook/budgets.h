@@ -2,15 +2,32 @@
 // caller prints after logging, alerts recorded once per crossing, and
 // admission shared by every process that uses the ledger directory.
 //
-// Running totals. A BudgetService keeps, in memory, each budget's spend in
-// its current period (per session for session budgets), this calendar
-// month's total, and the ledger offset those totals cover. Before answering,
-// it reads only the ledger past that offset (complete lines, decoded with
-// EntryDecoder), so a call costs O(new entries) however large the ledger
-// grows, and sees what other processes appended. A ledger that shrank or was
-// replaced, or a `now` in another period, means one full rescan. The ledger
+// Running totals. A BudgetService keeps, in memory, each budget's spend per
+// local day of the budget calendar (per session for session budgets), the
+// total spend per day (for this month's figure), the latest session, and the
+// ledger offset those totals cover. Before answering, it reads only the
+// ledger past that offset (complete lines, decoded with EntryDecoder), so a
+// call costs O(new entries) however large the ledger grows, and sees what
+// other processes appended; a `now` in another period only sums other days.
+// A ledger that shrank or was replaced means one full rescan. The ledger
 // file stays the single source of truth.
 //
+// The totals cache. So that a new process (every `tokenbook log`) need not
+// read the whole ledger either, the totals are kept in
+// `cache/budget-totals.json` in the ledger directory, three lines: a header
+// {"v", "kind":"budget-totals", "ledger_offset", "head_fnv1a64",
+// "tail_fnv1a64", "config_fnv1a64"}, the totals, and a trailer holding the
+// FNV-1a hash of the first two lines. The ledger hashes are of the first and
+// last 4 KiB before ledger_offset; the config hash covers the time zone, the
+// week start and every budget's name, period and scope. On first use (and
+// after the ledger was replaced) a service loads the file when its hash,
+// version, config hash and ledger hashes all match and ledger_offset is
+// within the ledger, then reads the ledger's tail from there; anything else
+// — a missing, torn, corrupt or foreign file — means a full read, never
+// wrong totals. The file is rewritten (a temporary file in cache/, then
+// rename(), so it is always whole, whichever process writes last) once the
+// totals cover 256 KiB of ledger past it. Deleting it costs one full read.
+////
 // Alerts. When a budget's level is warning, critical or exceeded, one line
 // goes to `alerts.jsonl` in the ledger directory — once per budget, period
 // and level: a line is appended only when no line for the same budget and
@@ -47,6 +64,7 @@
 #ifndef TOKENBOOK_LIB_BUDGETS_H_
 #define TOKENBOOK_LIB_BUDGETS_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +85,8 @@ inline namespace v1 {
 inline constexpr absl::string_view kAlertsFileName = "alerts.jsonl";
 inline constexpr absl::string_view kReservationsFileName = "reservations.jsonl";
 inline constexpr absl::string_view kBudgetLockFileName = "budget.lock";
+inline constexpr absl::string_view kBudgetCacheDirName = "cache";
+inline constexpr absl::string_view kBudgetCacheFileName = "budget-totals.json";
 
 // One line of alerts.jsonl.
 struct BudgetAlert {
@@ -185,6 +205,15 @@ class BudgetService {
   // An in-process controller over the configured budgets, seeded with the
   // ledger's totals at `now` (session budgets: for every session seen).
   absl::StatusOr<std::unique_ptr<AdmissionController>> MakeController(absl::Time now);
+
+  // Brings the totals up to date and writes them to the cache file now
+  // (the service also does so by itself once enough new lines have
+  // accumulated past it); for tools and tests.
+  absl::Status RefreshCache();
+
+  // How many ledger lines the last catch-up decoded (0 when nothing was
+  // new): the whole ledger after a full read, only the tail from a cache.
+  int64_t LinesDecodedByLastCatchUp();
 
  private:
   class Impl;

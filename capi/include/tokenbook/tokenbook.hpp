@@ -273,6 +273,13 @@ class Ledger {
     return result;
   }
 
+  // The exact cost of one request in µ$, with the ledger's own rate table.
+  std::int64_t Price(const tkb_price_request& request) {
+    std::int64_t cost = 0;
+    Check(tkb_ledger_price(get(), &request, &cost));
+    return cost;
+  }
+
   // Appends every entry with one write; all or nothing.
   std::vector<tkb_log_result> LogBatch(const std::vector<tkb_entry>& entries) {
     const tkb_log_result init = TKB_LOG_RESULT_INIT;

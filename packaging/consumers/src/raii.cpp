@@ -46,6 +46,8 @@ int main() {
     const std::filesystem::path dir = tmpl;
     {
       tkb::Ledger ledger = tkb::Ledger::Open(dir.string());
+      req.model = "claude-sonnet-4-5";
+      EXPECT(ledger.Price(req) == 103500);
       tkb_entry e = TKB_ENTRY_INIT;
       e.model = "claude-sonnet-4-5";
       e.tokens.input = 12000;
