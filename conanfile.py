@@ -22,7 +22,7 @@ required_conan_version = ">=2.0"
 class TokenbookConan(ConanFile):
     name = "tokenbook"
     description = "Bookkeeping for AI tokens: exact costs in integer micro-dollars, budgets, reports"
-    license = "LicenseRef-tokenbook"  # placeholder until the project states its licence
+    license = "MIT"
     homepage = "https://github.com/OWNER/tokenbook"  # placeholder: the project's repository
     topics = ("llm", "tokens", "cost", "budget", "c-api")
 
