@@ -610,7 +610,6 @@ class BudgetService::Impl {
         totals_.valid = false;
         return s;
       }
-      totals_.sums_valid = false;
       if (totals_.covered - cache_offset_ >= kBudgetCacheMinGap) PersistCacheLocked(fd);
     }
 
@@ -630,6 +629,7 @@ class BudgetService::Impl {
     totals_.month = std::move(month);
     if (same_periods) return absl::OkStatus();
 
+    totals_.sums_valid = false;
     totals_.spent.assign(config_.budgets.size(), Micros(0));
     for (size_t i = 0; i < config_.budgets.size(); ++i) {
       if (config_.budgets[i].period == BudgetPeriod::kSession) continue;
@@ -709,14 +709,21 @@ class BudgetService::Impl {
     for (size_t i = 0; i < config_.budgets.size(); ++i) {
       const Budget& b = config_.budgets[i];
       if (!b.Applies(target)) continue;
-      Micros* acc = b.period == BudgetPeriod::kSession ? &totals_.sessions[i][e.session] : &totals_.days[i][day];
-      if (!CheckedAdd(acc, e.cost)) {
-        return absl::OutOfRangeError(absl::StrCat("budget \"", b.name, "\": spend overflows 64 bits"));
+      bool ok;
+      if (b.period == BudgetPeriod::kSession) {
+        ok = CheckedAdd(&totals_.sessions[i][e.session], e.cost);
+      } else {
+        ok = CheckedAdd(&totals_.days[i][day], e.cost);
+        // Keep the sums for the current periods in step (else: recomputed).
+        if (ok && totals_.sums_valid && totals_.windows[i].Contains(e.timestamp)) {
+          ok = CheckedAdd(&totals_.spent[i], e.cost);
+        }
       }
+      if (!ok) return absl::OutOfRangeError(absl::StrCat("budget \"", b.name, "\": spend overflows 64 bits"));
     }
-    if (!CheckedAdd(&totals_.all_days[day], e.cost)) {
-      return absl::OutOfRangeError("this month's spend overflows 64 bits");
-    }
+    bool ok = CheckedAdd(&totals_.all_days[day], e.cost);
+    if (ok && totals_.sums_valid && totals_.month.Contains(e.timestamp)) ok = CheckedAdd(&totals_.month_spent, e.cost);
+    if (!ok) return absl::OutOfRangeError("this month's spend overflows 64 bits");
     return absl::OkStatus();
   }
 
