@@ -10,7 +10,6 @@
 // is visible in the output.
 #include <array>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,26 +17,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
 #include "tokenbook/rate_sources.h"
 #include "tokenbook/rates.h"
 
 namespace {
-
-// Debian builds Abseil without NDEBUG, so every absl::Mutex acquisition also
-// records the lock in a per-thread list and a global deadlock graph (itself
-// under a process-wide spin lock). That bookkeeping is part of what
-// Resolve() costs on this platform; to measure Resolve() without it, run with
-// TOKENBOOK_BENCH_NO_DEADLOCK_DETECTION=1. The mode is set before main(),
-// before any mutex is taken, and never changed while benchmarks run.
-const bool kDeadlockDetectionOff = [] {
-  const char* off = std::getenv("TOKENBOOK_BENCH_NO_DEADLOCK_DETECTION");
-  if (off == nullptr || *off == '\0' || absl::string_view(off) == "0") return false;
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  benchmark::AddCustomContext("absl_mutex_deadlock_detection", "off");
-  return true;
-}();
 
 using tokenbook::ContextTier;
 using tokenbook::MatchKind;
