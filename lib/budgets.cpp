@@ -3,6 +3,7 @@
 // under flock on alerts.jsonl, reservations shared through
 // reservations.jsonl under flock on budget.lock).
 #include "tokenbook/budgets.h"
+#include "tokenbook/posix_io.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -40,9 +41,12 @@ namespace tokenbook {
 inline namespace v1 {
 namespace {
 
-absl::Status PosixError(int err, absl::string_view what, absl::string_view path) {
-  return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
-}
+using posix_io::Fnv1a;
+using posix_io::kFnvOffset;
+using posix_io::Hex64;
+using posix_io::PosixError;
+using posix_io::PreadAll;
+using posix_io::WriteAll;
 
 class Fd {
  public:
@@ -68,33 +72,6 @@ absl::Status LockExclusive(const std::string& path, int open_flags, std::unique_
   }
   *out = std::move(holder);  // closing the descriptor releases the lock
   return absl::OkStatus();
-}
-
-absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError(errno, "cannot write", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<size_t> PreadAll(int fd, char* data, size_t size, int64_t offset, const std::string& path) {
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset) + static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError(errno, "cannot read", path);
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return done;
 }
 
 // The whole file; empty when it does not exist.
@@ -130,43 +107,14 @@ constexpr int64_t kBudgetCacheMinGap = int64_t{256} << 10;
 // ledger that was replaced or truncated behind the cache's back.
 constexpr int64_t kFingerprintBytes = 4096;
 
+absl::StatusOr<std::pair<uint64_t, uint64_t>> LedgerFingerprint(int fd, const std::string& path, int64_t offset) {
+  return posix_io::LedgerFingerprint(fd, path, offset, kFingerprintBytes);
+}
+
 // Spend per local day of the budget calendar, keyed by days since 1970-01-01.
 using DayTotals = absl::flat_hash_map<int64_t, Micros>;
 
 int64_t DayKey(absl::CivilDay d) { return static_cast<int64_t>(d - absl::CivilDay(1970, 1, 1)); }
-
-constexpr uint64_t kFnvOffset = 14695981039346656037ull;
-constexpr uint64_t kFnvPrime = 1099511628211ull;
-
-uint64_t Fnv1a(absl::string_view s, uint64_t h = kFnvOffset) {
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= kFnvPrime;
-  }
-  return h;
-}
-
-std::string Hex64(uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int k = 15; k >= 0; --k) {
-    out[static_cast<size_t>(k)] = kHex[v & 15];
-    v >>= 4;
-  }
-  return out;
-}
-
-// The hashes of the first and last kFingerprintBytes of [0, offset).
-absl::StatusOr<std::pair<uint64_t, uint64_t>> LedgerFingerprint(int fd, const std::string& path, int64_t offset) {
-  char buf[kFingerprintBytes];
-  const auto n = static_cast<size_t>(std::min(offset, kFingerprintBytes));
-  TKB_ASSIGN_OR_RETURN(const size_t head, PreadAll(fd, buf, n, 0, path));
-  const uint64_t head_hash = Fnv1a(absl::string_view(buf, head));
-  TKB_ASSIGN_OR_RETURN(const size_t tail, PreadAll(fd, buf, n, offset - static_cast<int64_t>(n), path));
-  const uint64_t tail_hash = Fnv1a(absl::string_view(buf, tail));
-  if (head != n || tail != n) return absl::DataLossError("ledger shorter than the cache says");
-  return std::make_pair(head_hash, tail_hash);
-}
 
 // Calls `fn` on every non-empty line of `text`.
 template <typename Fn>

@@ -20,6 +20,7 @@
 // not end with a newline: a shared lock then waits out any write in flight,
 // so that only a real crash is reported as a torn line.
 #include "tokenbook/ledger.h"
+#include "tokenbook/posix_io.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -63,6 +64,14 @@ namespace tokenbook {
 inline namespace v1 {
 namespace {
 
+using posix_io::FileSize;
+using posix_io::Fnv1a;
+using posix_io::kFnvOffset;
+using posix_io::Hex64;
+using posix_io::PosixError;
+using posix_io::PreadAll;
+using posix_io::WriteAll;
+
 constexpr char kLedgerFile[] = "ledger.jsonl";
 constexpr char kCacheDir[] = "cache";
 constexpr char kKeyCacheFile[] = "source-keys.jsonl";
@@ -82,8 +91,8 @@ constexpr int64_t kCacheMinGap = int64_t{1} << 20;
 // ledger that was replaced or truncated behind the cache's back.
 constexpr int64_t kCacheFingerprintBytes = 4096;
 
-absl::Status PosixError(int err, absl::string_view what, absl::string_view path) {
-  return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
+absl::StatusOr<std::pair<uint64_t, uint64_t>> LedgerFingerprint(int fd, const std::string& path, int64_t offset) {
+  return posix_io::LedgerFingerprint(fd, path, offset, kCacheFingerprintBytes);
 }
 
 class FileDescriptor {
@@ -101,39 +110,6 @@ class FileDescriptor {
  private:
   int fd_;
 };
-
-absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError(errno, "cannot write", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<size_t> PreadAll(int fd, char* data, size_t size, int64_t offset, const std::string& path) {
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset) + static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError(errno, "cannot read", path);
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return done;
-}
-
-absl::StatusOr<int64_t> FileSize(int fd, const std::string& path) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return PosixError(errno, "cannot stat", path);
-  return static_cast<int64_t>(st.st_size);
-}
 
 // flock() held for a scope (released early by Release()).
 class FileLock {
@@ -621,39 +597,6 @@ UlidGenerator& Ulids() {
 
 // ---------------------------------------------------------------------------
 // The source-key cache file.
-
-constexpr uint64_t kFnvOffset = 14695981039346656037ull;
-constexpr uint64_t kFnvPrime = 1099511628211ull;
-
-uint64_t Fnv1a(absl::string_view s, uint64_t h = kFnvOffset) {
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= kFnvPrime;
-  }
-  return h;
-}
-
-std::string Hex64(uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int k = 15; k >= 0; --k) {
-    out[static_cast<size_t>(k)] = kHex[v & 15];
-    v >>= 4;
-  }
-  return out;
-}
-
-// The hashes of the first and last kCacheFingerprintBytes of [0, offset).
-absl::StatusOr<std::pair<uint64_t, uint64_t>> LedgerFingerprint(int fd, const std::string& path, int64_t offset) {
-  char buf[kCacheFingerprintBytes];
-  const auto n = static_cast<size_t>(std::min(offset, kCacheFingerprintBytes));
-  TKB_ASSIGN_OR_RETURN(const size_t head, PreadAll(fd, buf, n, 0, path));
-  const uint64_t head_hash = Fnv1a(absl::string_view(buf, head));
-  TKB_ASSIGN_OR_RETURN(const size_t tail, PreadAll(fd, buf, n, offset - static_cast<int64_t>(n), path));
-  const uint64_t tail_hash = Fnv1a(absl::string_view(buf, tail));
-  if (head != n || tail != n) return absl::DataLossError("ledger shorter than the cache says");
-  return std::make_pair(head_hash, tail_hash);
-}
 
 // Appends `s` as a JSON string (keys and ids come from valid ledger lines,
 // so they are valid UTF-8).
