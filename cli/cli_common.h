@@ -4,14 +4,20 @@
 #define TOKENBOOK_CLI_CLI_COMMON_H_
 
 #include <cstdio>
+#include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "CLI/CLI.hpp"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "tokenbook/book.h"
+#include "tokenbook/budget.h"
 #include "tokenbook/money.h"
 #include "tokenbook/rates.h"
 
@@ -29,9 +35,45 @@ enum ExitCode : int {
 };
 
 struct GlobalOptions {
-  std::vector<std::string> rates_files;  // layered over the built-in table, in order
-  bool json = false;
+  std::vector<std::string> rates_files;  // --rates: layered over the built-in table, in order
+  std::string ledger;                    // --ledger DIR (else TOKENBOOK_DIR, .tokenbook/ upward, XDG)
+  std::string config;                    // --config FILE (else <ledger>/config.toml)
+  std::string tz;                        // --tz ZONE for reports (else config.toml's)
 };
+
+// Adds --ledger, --config, --tz and --rates to `app` (the root).
+void AddGlobalOptions(CLI::App& app, GlobalOptions& global);
+
+// The ledger directory the options name (see FindLedgerDir).
+absl::StatusOr<std::string> LedgerDir(const GlobalOptions& global);
+
+// Opens the book. With `create` false a missing ledger directory is a
+// NotFound error that says how to create one.
+absl::StatusOr<std::unique_ptr<Book>> OpenBook(const GlobalOptions& global, bool create);
+
+// The current time, or $TOKENBOOK_NOW (RFC 3339) when set, so that scripts
+// and tests can pin "today".
+absl::StatusOr<absl::Time> Now();
+
+// RFC 3339 ("2025-09-30T12:00:00Z", offsets allowed) or a date
+// ("2025-09-30", midnight in `tz`). `flag` names the option in messages.
+absl::StatusOr<absl::Time> ParseInstant(absl::string_view flag, const std::string& text,
+                                        absl::TimeZone tz = absl::UTCTimeZone());
+
+// The dimension filters every reading command takes: --model M, --agent A
+// ... each repeatable (values OR-ed), and --tag KEY=VALUE.
+struct FilterFlags {
+  std::vector<std::pair<std::string, std::vector<std::string>>> values;  // dimension -> values
+  std::vector<std::string> tags;
+
+  // "agent=a,b" specs for ReportSpec::filters.
+  absl::StatusOr<std::vector<std::string>> Specs() const;
+};
+void AddFilterOptions(CLI::App* sub, FilterFlags& flags);
+
+// "\033[33m" for a level when `color`, else "".
+const char* LevelColor(BudgetLevel level, bool color);
+inline const char* ColorReset(bool color) { return color ? "\033[0m" : ""; }
 
 // The built-in table with every --rates file layered over it. Warnings
 // (rounded prices, skipped LiteLLM entries) go to `warnings`.

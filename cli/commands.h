@@ -18,6 +18,7 @@ struct Command {
 
 void RegisterPriceCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterRatesCommands(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+// More Register* declarations go above this line.
 
 }  // namespace tokenbook::cli
 

@@ -14,13 +14,12 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may also follow the command
   app.set_version_flag("--version", "tokenbook 0.1.0");
   GlobalOptions global;
-  app.add_option("--rates", global.rates_files,
-                 "Rate table layered over the built-in one (TOML, or LiteLLM's .json); repeatable")
-      ->check(CLI::ExistingFile);
+  AddGlobalOptions(app, global);
 
   std::vector<Command> commands;
   RegisterPriceCommand(app, global, commands);
   RegisterRatesCommands(app, global, commands);
+  // More Register* calls go above this line.
 
   try {
     app.parse(argc, argv);

@@ -28,17 +28,6 @@ struct PriceOptions {
   bool json = false;
 };
 
-// Accepts RFC 3339 ("2025-09-30T12:00:00Z", offsets allowed) or a date
-// ("2025-09-30", UTC midnight).
-absl::StatusOr<absl::Time> ParseInstant(const std::string& text) {
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return t;
-  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) return t;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--at: \"", text, "\" is neither RFC 3339 (2025-09-30T12:00:00Z) nor a date (2025-09-30)"));
-}
-
 std::string KindLabel(TokenKind kind) {
   switch (kind) {
     case TokenKind::kInput: return "input";
@@ -143,7 +132,7 @@ int RunPrice(const GlobalOptions& global, const PriceOptions& o) {
   req.requests = o.requests;
   req.service_tier = o.service_tier;
   if (!o.at.empty()) {
-    absl::StatusOr<absl::Time> at = ParseInstant(o.at);
+    absl::StatusOr<absl::Time> at = ParseInstant("--at", o.at);
     if (!at.ok()) return Fail(kExitUsage, at.status().message());
     req.at = *at;
   }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "tokenbook/rate_sources.h"
 #include "tokenbook/status.h"
 
 namespace tokenbook {
@@ -24,7 +25,11 @@ Book::~Book() = default;
 
 absl::StatusOr<std::unique_ptr<Book>> Book::Open(const std::string& dir, const BookOptions& options) {
   auto state = std::make_unique<State>();
-  TKB_ASSIGN_OR_RETURN(state->config, LoadConfig(dir));
+  if (options.config_file.empty()) {
+    TKB_ASSIGN_OR_RETURN(state->config, LoadConfig(dir));
+  } else {
+    TKB_ASSIGN_OR_RETURN(state->config, LoadConfigFile(options.config_file));
+  }
   LedgerOptions ledger_options;
   ledger_options.create = options.create;
   ledger_options.durability = options.durability.value_or(state->config.durability);
@@ -33,6 +38,10 @@ absl::StatusOr<std::unique_ptr<Book>> Book::Open(const std::string& dir, const B
     state->rates = options.rates;
   } else {
     TKB_ASSIGN_OR_RETURN(state->owned_rates, LoadConfiguredRates(state->config, &state->rate_warnings));
+    for (const std::string& path : options.extra_rate_files) {
+      TKB_ASSIGN_OR_RETURN(RateTable layer, LoadRateFile(path, &state->rate_warnings));
+      state->owned_rates.MergeFrom(layer);
+    }
     state->rates = &state->owned_rates;
   }
   TKB_ASSIGN_OR_RETURN(state->budgets, BudgetService::Open(state->ledger.get(), state->config));

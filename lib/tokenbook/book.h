@@ -28,6 +28,8 @@ struct BookOptions {
   bool create = true;
   std::optional<Durability> durability;  // default: config.toml's, else flush
   const RateTable* rates = nullptr;      // borrowed, must outlive the Book; default: built-in + config's files
+  std::vector<std::string> extra_rate_files;  // layered over the default table, in order (ignored with `rates`)
+  std::string config_file;               // read instead of <dir>/config.toml when not empty
   bool strict_models = false;            // unknown model: error instead of an unpriced entry
 };
 
