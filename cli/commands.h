@@ -18,6 +18,10 @@ struct Command {
 
 void RegisterPriceCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterRatesCommands(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterInitCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterLogCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterReportCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterBudgetCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 // More Register* declarations go above this line.
 
 }  // namespace tokenbook::cli

@@ -1,6 +1,7 @@
 // tokenbook — the command-line front of the tokenbook library.
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -17,15 +18,27 @@ int main(int argc, char** argv) {
   AddGlobalOptions(app, global);
 
   std::vector<Command> commands;
+  RegisterInitCommand(app, global, commands);
+  RegisterLogCommand(app, global, commands);
+  RegisterReportCommand(app, global, commands);
+  RegisterBudgetCommand(app, global, commands);
   RegisterPriceCommand(app, global, commands);
   RegisterRatesCommands(app, global, commands);
   // More Register* calls go above this line.
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    // One line a script can show as it is: what was wrong, and where help is.
+    std::string command = "tokenbook";
+    for (const CLI::App* sub : app.get_subcommands()) command = "tokenbook " + sub->get_name();
+    return Fail(kExitUsage, std::string(e.what()) + " (see `" + command + " --help`)");
   }
   for (const Command& command : commands) {
     if (command.app->parsed()) return command.run();

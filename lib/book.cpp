@@ -127,9 +127,31 @@ absl::StatusOr<RollupQuery> Book::MakeQuery(const ReportSpec& spec, absl::Time n
   return q;
 }
 
-absl::StatusOr<RollupReport> Book::Report(RollupQuery query, std::vector<LedgerIssue>* issues) {
+absl::StatusOr<RollupReport> Book::Report(RollupQuery query, std::vector<LedgerIssue>* issues, bool reprice) {
   TKB_ASSIGN_OR_RETURN(Rollup rollup, Rollup::Create(std::move(query)));
-  TKB_RETURN_IF_ERROR(state_->ledger->Scan([&](const Entry& e) { rollup.Add(e); }, issues));
+  if (!reprice) {
+    TKB_RETURN_IF_ERROR(state_->ledger->Scan([&](const Entry& e) { rollup.Add(e); }, issues));
+    return rollup.Finish();
+  }
+  absl::Status failed;
+  Entry copy;
+  TKB_RETURN_IF_ERROR(state_->ledger->Scan(
+      [&](const Entry& e) {
+        if (!failed.ok()) return;
+        if (e.cost_source != CostSource::kComputed && e.cost_source != CostSource::kUnpriced) {
+          rollup.Add(e);
+          return;
+        }
+        copy = e;
+        copy.cost_source = CostSource::kComputed;
+        if (absl::Status s = PriceEntry(*state_->rates, &copy); !s.ok()) {
+          failed = absl::Status(s.code(), absl::StrCat("repricing entry ", e.id, ": ", s.message()));
+          return;
+        }
+        rollup.Add(copy);
+      },
+      issues));
+  TKB_RETURN_IF_ERROR(failed);
   return rollup.Finish();
 }
 

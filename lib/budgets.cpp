@@ -102,7 +102,7 @@ constexpr int64_t kBudgetCacheVersion = 1;
 // The cache is rewritten once the totals cover this many bytes past it, so
 // a new process reads at most about this much of the ledger (a few hundred
 // lines) before answering, and writing the cache stays rare next to logging.
-constexpr int64_t kBudgetCacheMinGap = int64_t{256} << 10;
+constexpr int64_t kBudgetCacheMinGap = int64_t{64} << 10;
 // Bytes of the ledger hashed at each end of the covered range, to notice a
 // ledger that was replaced or truncated behind the cache's back.
 constexpr int64_t kFingerprintBytes = 4096;
@@ -302,10 +302,7 @@ std::optional<BudgetAlert> DecodeAlert(absl::string_view line) {
 }
 
 // "$0.09"; amounts under a cent keep four decimals ("$0.0012").
-std::string Dollars(Micros m) {
-  const int64_t v = m.value() < 0 ? -m.value() : m.value();
-  return FormatDollars(m, v != 0 && v < 10'000 ? 4 : 2);
-}
+std::string Dollars(Micros m) { return FormatMoney(m); }
 
 // round_half_even(spent × days_in_month / days_elapsed), the month-end figure.
 Micros ProjectMonth(Micros spent, const BudgetWindow& month) {

@@ -332,6 +332,13 @@ inline std::string FormatDollars(Micros amount, int decimals = 2) {
   return "$" + s;
 }
 
+// Dollars for people: two decimals, or four for a non-zero amount under a
+// cent (one request often costs $0.0042): "$13.82", "$0.0042", "-$1.50".
+inline std::string FormatMoney(Micros amount) {
+  const int64_t v = amount.value() < 0 ? -amount.value() : amount.value();
+  return FormatDollars(amount, v != 0 && v < 10'000 ? 4 : 2);
+}
+
 // A rate as USD per MTok with as many decimals as it needs ("3", "0.275").
 inline std::string FormatRate(MicrosPerMTok rate) {
   std::string s = FormatUsd(Micros(rate.value()), 6);

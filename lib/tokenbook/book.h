@@ -75,8 +75,12 @@ class Book {
   // Turns a spec into a query in the book's time zone and week start.
   absl::StatusOr<RollupQuery> MakeQuery(const ReportSpec& spec, absl::Time now) const;
 
-  // Streams the ledger through a rollup. Skipped lines go to `issues`.
-  absl::StatusOr<RollupReport> Report(RollupQuery query, std::vector<LedgerIssue>* issues = nullptr);
+  // Streams the ledger through a rollup. Skipped lines go to `issues`. With
+  // `reprice`, every entry whose cost was computed (or that was unpriced) is
+  // priced again from the book's current rate table; a cost given by the
+  // caller or reported by the source tool is kept, since it is what was billed.
+  absl::StatusOr<RollupReport> Report(RollupQuery query, std::vector<LedgerIssue>* issues = nullptr,
+                                      bool reprice = false);
 
  private:
   struct State;

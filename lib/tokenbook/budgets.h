@@ -26,7 +26,9 @@
 // — a missing, torn, corrupt or foreign file — means a full read, never
 // wrong totals. The file is rewritten (a temporary file in cache/, then
 // rename(), so it is always whole, whichever process writes last) once the
-// totals cover 256 KiB of ledger past it. Deleting it costs one full read.
+// totals cover 64 KiB of ledger past it (a few hundred entries, so that a
+// new process decodes at most that many lines). Deleting it costs one full
+// read.
 ////
 // Alerts. When a budget's level is warning, critical or exceeded, one line
 // goes to `alerts.jsonl` in the ledger directory — once per budget, period
