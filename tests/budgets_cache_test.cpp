@@ -186,21 +186,22 @@ TEST_CASE("Budget cache: totals from a cached start equal a full read") {
   REQUIRE(std::filesystem::exists(dir.File(kCacheFile)));
   {
     Process more(dir);
-    AppendSeries(more.ledger.get(), 3000, 500);
+    AppendSeries(more.ledger.get(), 3000, 100);
   }
   Process cached(dir);
   const std::string figures = Figures(cached.service.get());
   CHECK(figures.substr(0, figures.find('\n')).find("month=0:") == std::string::npos);  // April counts
   {
-    // The first catch-up read only the 500 lines past the cache.
+    // The first catch-up read only the 100 lines past the cache (less than
+    // the 64 KiB after which the cache is rewritten).
     Process fresh(dir);
     REQUIRE(fresh.service->Status(Utc(2026, 4, 10)).ok());
-    CHECK(fresh.service->LinesDecodedByLastCatchUp() == 500);
+    CHECK(fresh.service->LinesDecodedByLastCatchUp() == 100);
   }
   CHECK(figures == FullScanFigures(dir));
 
   // And it goes on counting appends past the cache.
-  AppendSeries(cached.ledger.get(), 3500, 100, 1);
+  AppendSeries(cached.ledger.get(), 3100, 100, 1);
   CHECK(Figures(cached.service.get()) == FullScanFigures(dir));
 }
 
@@ -236,7 +237,8 @@ TEST_CASE("Budget cache: a second service on a large ledger reads only the tail"
   CHECK(Figures(first.service.get()) == Figures(second.service.get()));
 }
 
-// A directory with 2000 entries, a cache covering 1500 of them, and the
+// A directory with 1600 entries, a cache covering 1500 of them (the other
+// 100 are less than the 64 KiB that would have the cache rewritten), and the
 // figures of a full read.
 struct CachedDir {
   TempDir dir;
@@ -247,7 +249,7 @@ struct CachedDir {
     Process p(dir);
     AppendSeries(p.ledger.get(), 0, 1500);
     REQUIRE(p.service->RefreshCache().ok());
-    AppendSeries(p.ledger.get(), 1500, 500);
+    AppendSeries(p.ledger.get(), 1500, 100);
     expected = Figures(p.service.get());
   }
 
@@ -265,7 +267,7 @@ TEST_CASE("Budget cache: a corrupt or torn cache means a full read") {
   CachedDir c;
   const std::string good = c.dir.Read(kCacheFile);
   REQUIRE(!good.empty());
-  CHECK(c.FreshRead() == 500);
+  CHECK(c.FreshRead() == 100);
 
   SUBCASE("a changed figure") {
     // Change a digit inside the totals line.
@@ -273,28 +275,28 @@ TEST_CASE("Budget cache: a corrupt or torn cache means a full read") {
     const size_t at = bad.find_first_of("123456789", bad.find('\n') + 1);
     bad[at] = bad[at] == '9' ? '1' : static_cast<char>(bad[at] + 1);
     c.dir.Write(kCacheFile, bad);
-    CHECK(c.FreshRead() == 2000);
+    CHECK(c.FreshRead() == 1600);
   }
   SUBCASE("torn") {
     for (const size_t keep : {size_t{0}, size_t{10}, good.size() / 2, good.size() - 1}) {
       c.dir.Write(kCacheFile, good.substr(0, keep));
-      CHECK(c.FreshRead() == 2000);
+      CHECK(c.FreshRead() == 1600);
     }
   }
   SUBCASE("garbage") {
     c.dir.Write(kCacheFile, "not json\n{}\n[]\n");
-    CHECK(c.FreshRead() == 2000);
+    CHECK(c.FreshRead() == 1600);
   }
   SUBCASE("an offset beyond the ledger") {
     const std::string size = std::to_string(std::filesystem::file_size(c.dir.File("ledger.jsonl")));
     const size_t from = good.find("\"ledger_offset\":") + 16;
     const size_t to = good.find(',', from);
     c.dir.Write(kCacheFile, Rehash(absl::StrCat(good.substr(0, from), size, "0", good.substr(to))));
-    CHECK(c.FreshRead() == 2000);
+    CHECK(c.FreshRead() == 1600);
   }
   SUBCASE("another format version") {
     c.dir.Write(kCacheFile, Rehash(absl::StrReplaceAll(good, {{"{\"v\":1,", "{\"v\":99,"}})));
-    CHECK(c.FreshRead() == 2000);
+    CHECK(c.FreshRead() == 1600);
   }
 }
 
@@ -315,7 +317,7 @@ TEST_CASE("Budget cache: a configuration change means a full read") {
   }
   Process p(c.dir);
   REQUIRE(p.service->Status(Utc(2026, 4, 10)).ok());
-  CHECK(p.service->LinesDecodedByLastCatchUp() == 2000);
+  CHECK(p.service->LinesDecodedByLastCatchUp() == 1600);
   CHECK(Figures(p.service.get()) == FullScanFigures(c.dir));
 }
 
@@ -340,7 +342,7 @@ TEST_CASE("Budget cache: a replaced ledger means a full read") {
 TEST_CASE("Budget cache: deleting the cache costs one full read") {
   CachedDir c;
   std::filesystem::remove(c.dir.File(kCacheFile));
-  CHECK(c.FreshRead() == 2000);
+  CHECK(c.FreshRead() == 1600);
   {
     Process p(c.dir);
     REQUIRE(p.service->RefreshCache().ok());

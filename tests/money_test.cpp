@@ -598,3 +598,15 @@ TEST_CASE("CheckedAdd refuses to wrap") {
 
 }  // namespace
 }  // namespace tokenbook
+
+TEST_CASE("FormatMoney shows cents, or four places under a cent") {
+  CHECK(FormatMoney(Micros(0)) == "$0.00");
+  CHECK(FormatMoney(Micros(4200)) == "$0.0042");
+  CHECK(FormatMoney(Micros(9999)) == "$0.0100");  // under a cent: four places, rounded half-even
+  CHECK(FormatMoney(Micros(10000)) == "$0.01");
+  CHECK(FormatMoney(Micros(13820000)) == "$13.82");
+  CHECK(FormatMoney(Micros(15000)) == "$0.02");    // 1.5 cents: half-even to 2
+  CHECK(FormatMoney(Micros(25000)) == "$0.02");    // 2.5 cents: half-even to 2
+  CHECK(FormatMoney(Micros(-4200)) == "-$0.0042");
+  CHECK(FormatMoney(Micros(-1500000)) == "-$1.50");
+}

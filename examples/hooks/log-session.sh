@@ -129,10 +129,6 @@ soft_fail() {
 }
 
 command -v "$tokenbook" >/dev/null 2>&1 || soft_fail "'$tokenbook' not found; set TOKENBOOK or PATH"
-# An older tokenbook without the log command: say so rather than fail obscurely.
-if ! "$tokenbook" --help 2>/dev/null | grep -Eq '^[[:space:]]+log[[:space:]]'; then
-  soft_fail "this tokenbook ($("$tokenbook" --version 2>/dev/null || echo unknown version)) has no 'log' command; nothing logged"
-fi
 
 "$tokenbook" "${global_args[@]}" "${log_args[@]}" || soft_fail "tokenbook log failed; nothing logged"
 
