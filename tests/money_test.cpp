@@ -596,9 +596,6 @@ TEST_CASE("CheckedAdd refuses to wrap") {
   CHECK(Micros().value() == 0);
 }
 
-}  // namespace
-}  // namespace tokenbook
-
 TEST_CASE("FormatMoney shows cents, or four places under a cent") {
   CHECK(FormatMoney(Micros(0)) == "$0.00");
   CHECK(FormatMoney(Micros(4200)) == "$0.0042");
@@ -610,3 +607,6 @@ TEST_CASE("FormatMoney shows cents, or four places under a cent") {
   CHECK(FormatMoney(Micros(-4200)) == "-$0.0042");
   CHECK(FormatMoney(Micros(-1500000)) == "-$1.50");
 }
+
+}  // namespace
+}  // namespace tokenbook
