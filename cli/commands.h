@@ -22,6 +22,9 @@ void RegisterInitCommand(CLI::App& root, GlobalOptions& global, std::vector<Comm
 void RegisterLogCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterReportCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterBudgetCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterExportCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterMigrateCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterCompareCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 // More Register* declarations go above this line.
 
 }  // namespace tokenbook::cli

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   RegisterBudgetCommand(app, global, commands);
   RegisterPriceCommand(app, global, commands);
   RegisterRatesCommands(app, global, commands);
+  RegisterExportCommand(app, global, commands);
+  RegisterMigrateCommand(app, global, commands);
+  RegisterCompareCommand(app, global, commands);
   // More Register* calls go above this line.
 
   try {
