@@ -23,6 +23,8 @@ void RegisterLogCommand(CLI::App& root, GlobalOptions& global, std::vector<Comma
 void RegisterReportCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterBudgetCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterExportCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterFeatureCostCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterSummaryCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterMigrateCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterCompareCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 // More Register* declarations go above this line.

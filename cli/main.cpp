@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   RegisterPriceCommand(app, global, commands);
   RegisterRatesCommands(app, global, commands);
   RegisterExportCommand(app, global, commands);
+  RegisterFeatureCostCommand(app, global, commands);
+  RegisterSummaryCommand(app, global, commands);
   RegisterMigrateCommand(app, global, commands);
   RegisterCompareCommand(app, global, commands);
   // More Register* calls go above this line.

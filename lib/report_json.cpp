@@ -52,8 +52,12 @@ void WriteTotals(Writer& w, const Totals& t) {
   Key(w, "unpriced_entries");
   w.Int64(t.unpriced_entries);
   Key(w, "unpriced_tokens");
+  // Reasoning tokens are counted within output: not added twice.
   int64_t unpriced = 0;
-  for (const Tokens& k : t.unpriced_tokens.by_kind) unpriced += k.value();
+  for (TokenKind kind : {TokenKind::kInput, TokenKind::kOutput, TokenKind::kCacheRead, TokenKind::kCacheWrite5m,
+                         TokenKind::kCacheWrite1h}) {
+    unpriced += t.unpriced_tokens[kind].value();
+  }
   w.Int64(unpriced);
   const Ratio hit = t.cache_hit();
   Key(w, "cache_hit_ratio");

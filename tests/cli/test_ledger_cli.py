@@ -502,3 +502,10 @@ def test_help_on_every_command(book, command):
     result = book.run(command, "--help", ledger=False)
     assert result.returncode == 0
     assert f"Usage: tokenbook {command} [OPTIONS]" in result.stdout
+
+
+def test_report_counts_unpriced_tokens_once(book):
+    book.ok("log", "--model", "my-local-model", "--input", "100", "--output", "40", "--reasoning", "30",
+            "--cache-read", "5", "--allow-unpriced")
+    t = book.json("report")["totals"]
+    assert (t["unpriced_entries"], t["unpriced_tokens"], t["reasoning_tokens"]) == (1, 145, 30)
