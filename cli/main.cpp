@@ -29,6 +29,11 @@ int main(int argc, char** argv) {
   RegisterSummaryCommand(app, global, commands);
   RegisterMigrateCommand(app, global, commands);
   RegisterCompareCommand(app, global, commands);
+  RegisterBlocksCommand(app, global, commands);
+  RegisterAnomaliesCommand(app, global, commands);
+  RegisterSuggestCommand(app, global, commands);
+  RegisterRouteCommand(app, global, commands);
+  RegisterStatusLineCommand(app, global, commands);
   // More Register* calls go above this line.
 
   try {

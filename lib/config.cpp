@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <regex>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "tokenbook/money.h"
 #include "tokenbook/period.h"
@@ -45,7 +47,8 @@ class ConfigReader {
   absl::StatusOr<Config> Read(absl::string_view text) {
     TKB_ASSIGN_OR_RETURN(toml::table doc, ts::ParseDocument(text, source_));
     TKB_RETURN_IF_ERROR(ts::CheckKeys(
-        doc, {"time_zone", "week_start", "durability", "stage", "budgets", "admission", "rates"}, source_, ""));
+        doc, {"time_zone", "week_start", "durability", "stage", "budgets", "admission", "rates", "router"}, source_,
+        ""));
     Config config;
     if (const toml::node* n = doc.get("time_zone")) {
       TKB_ASSIGN_OR_RETURN(std::string name, String(*n, "time_zone"));
@@ -85,6 +88,8 @@ class ConfigReader {
     if (const toml::node* n = doc.get("budgets")) TKB_RETURN_IF_ERROR(ReadBudgets(*n, &config));
     if (const toml::node* n = doc.get("admission")) TKB_RETURN_IF_ERROR(ReadAdmission(*n, &config));
     if (const toml::node* n = doc.get("rates")) TKB_RETURN_IF_ERROR(ReadRates(*n, &config));
+    // After [budgets]: the router names budgets.
+    if (const toml::node* n = doc.get("router")) TKB_RETURN_IF_ERROR(ReadRouter(*n, &config));
     return config;
   }
 
@@ -338,6 +343,149 @@ class ConfigReader {
                                                                                 ": ", context)});
       }
     }
+    return absl::OkStatus();
+  }
+
+  // A model name: a non-empty string, remembered with its position.
+  absl::StatusOr<ModelRef> Model(const toml::node& node, const std::string& context) const {
+    TKB_ASSIGN_OR_RETURN(std::string name, String(node, context));
+    if (name.empty()) return Error(node, context, "an empty model name");
+    return ModelRef{std::move(name), absl::StrCat(ts::Where(source_, node.source()), ": ", context)};
+  }
+
+  // An array of non-empty strings.
+  absl::StatusOr<std::vector<std::string>> Strings(const toml::node& node, const std::string& context) const {
+    const toml::array* list = node.as_array();
+    if (list == nullptr) {
+      return Error(node, context, absl::StrCat("expected an array of strings, not ", ts::TypeName(node)));
+    }
+    std::vector<std::string> out;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string item = absl::StrCat(context, "[", i, "]");
+      TKB_ASSIGN_OR_RETURN(std::string s, String(*list->get(i), item));
+      if (s.empty()) return Error(*list->get(i), item, "must not be empty");
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  absl::Status ReadRouter(const toml::node& node, Config* config) {
+    TKB_ASSIGN_OR_RETURN(const toml::table* t, Table(node, "router"));
+    TKB_RETURN_IF_ERROR(ts::CheckKeys(
+        *t, {"default", "tiers", "mid_above_percent", "cheap_above_percent", "budgets", "rules"}, source_, "router"));
+    RouterConfig& r = config->router;
+    if (const toml::node* n = t->get("default")) {
+      TKB_ASSIGN_OR_RETURN(r.default_model, Model(*n, "router.default"));
+    }
+    if (const toml::node* n = t->get("tiers")) {
+      TKB_ASSIGN_OR_RETURN(const toml::table* tiers, Table(*n, "router.tiers"));
+      TKB_RETURN_IF_ERROR(ts::CheckKeys(*tiers, {"cheap", "mid", "top"}, source_, "router.tiers"));
+      if (const toml::node* m = tiers->get("cheap")) {
+        TKB_ASSIGN_OR_RETURN(r.cheap, Model(*m, "router.tiers.cheap"));
+      }
+      if (const toml::node* m = tiers->get("mid")) {
+        TKB_ASSIGN_OR_RETURN(r.mid, Model(*m, "router.tiers.mid"));
+      }
+      if (const toml::node* m = tiers->get("top")) {
+        TKB_ASSIGN_OR_RETURN(r.top, Model(*m, "router.tiers.top"));
+      }
+    }
+    if (const toml::node* n = t->get("mid_above_percent")) {
+      TKB_ASSIGN_OR_RETURN(r.mid_above_bp, Percent(*n, "router.mid_above_percent"));
+    }
+    if (const toml::node* n = t->get("cheap_above_percent")) {
+      TKB_ASSIGN_OR_RETURN(r.cheap_above_bp, Percent(*n, "router.cheap_above_percent"));
+    }
+    if (r.mid_above_bp > r.cheap_above_bp) {
+      const toml::node* at = t->get("cheap_above_percent");
+      if (at == nullptr) at = t->get("mid_above_percent");
+      return Error(*at, "router",
+                   absl::StrCat("mid_above_percent (", FormatBp(r.mid_above_bp), "%) is above cheap_above_percent (",
+                                FormatBp(r.cheap_above_bp), "%): the cheap tier must come at a higher percentage"));
+    }
+    if (const toml::node* n = t->get("budgets")) {
+      TKB_ASSIGN_OR_RETURN(r.budgets, Strings(*n, "router.budgets"));
+      const toml::array& list = *n->as_array();
+      for (size_t i = 0; i < r.budgets.size(); ++i) {
+        bool known = false;
+        for (const Budget& b : config->budgets) known = known || b.name == r.budgets[i];
+        if (!known) {
+          std::vector<std::string> names;
+          for (const Budget& b : config->budgets) names.push_back(Quoted(b.name));
+          return Error(*list.get(i), absl::StrCat("router.budgets[", i, "]"),
+                       absl::StrCat("no budget is named ", Quoted(r.budgets[i]), " (budgets: ",
+                                    names.empty() ? std::string("none") : absl::StrJoin(names, ", "), ")"));
+        }
+      }
+    }
+    if (const toml::node* n = t->get("rules")) {
+      const toml::array* list = n->as_array();
+      if (list == nullptr) {
+        return Error(*n, "router.rules",
+                     absl::StrCat("expected an array of tables ([[router.rules]]), not ", ts::TypeName(*n)));
+      }
+      for (size_t i = 0; i < list->size(); ++i) {
+        TKB_RETURN_IF_ERROR(ReadRouterRule(*list->get(i), absl::StrCat("router.rules[", i, "]"), i, &r));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadRouterRule(const toml::node& node, const std::string& context, size_t index, RouterConfig* r) {
+    TKB_ASSIGN_OR_RETURN(const toml::table* t, Table(node, context));
+    TKB_RETURN_IF_ERROR(ts::CheckKeys(
+        *t, {"name", "task_types", "keywords", "pattern", "model", "tier", "downgrade"}, source_, context));
+    RouterRule rule;
+    rule.where = ts::Where(source_, node.source());
+    rule.name = absl::StrCat("rule ", index + 1);
+    if (const toml::node* n = t->get("name")) {
+      TKB_ASSIGN_OR_RETURN(rule.name, String(*n, Join(context, "name")));
+      if (rule.name.empty()) return Error(*n, Join(context, "name"), "must not be empty");
+    }
+    if (const toml::node* n = t->get("task_types")) {
+      TKB_ASSIGN_OR_RETURN(rule.task_types, Strings(*n, Join(context, "task_types")));
+    }
+    if (const toml::node* n = t->get("keywords")) {
+      TKB_ASSIGN_OR_RETURN(rule.keywords, Strings(*n, Join(context, "keywords")));
+    }
+    if (const toml::node* n = t->get("pattern")) {
+      TKB_ASSIGN_OR_RETURN(rule.pattern, String(*n, Join(context, "pattern")));
+      if (rule.pattern.empty()) return Error(*n, Join(context, "pattern"), "must not be empty");
+      // Checked here so that the message names the line; the router
+      // compiles it again.
+      try {
+        std::regex re(rule.pattern, std::regex::ECMAScript | std::regex::icase);
+      } catch (const std::regex_error& e) {
+        return Error(*n, Join(context, "pattern"),
+                     absl::StrCat("not a valid regular expression (ECMAScript): ", e.what()));
+      }
+    }
+    if (rule.task_types.empty() && rule.keywords.empty() && rule.pattern.empty()) {
+      return Error(node, context, "a rule needs at least one of \"task_types\", \"keywords\", \"pattern\"");
+    }
+    const toml::node* model = t->get("model");
+    const toml::node* tier = t->get("tier");
+    if ((model == nullptr) == (tier == nullptr)) {
+      return Error(model != nullptr ? *model : node, context, "a rule needs exactly one of \"model\", \"tier\"");
+    }
+    if (model != nullptr) {
+      TKB_ASSIGN_OR_RETURN(rule.model, Model(*model, Join(context, "model")));
+    }
+    if (tier != nullptr) {
+      TKB_ASSIGN_OR_RETURN(rule.tier, String(*tier, Join(context, "tier")));
+      if (rule.tier != "cheap" && rule.tier != "mid" && rule.tier != "top") {
+        return Error(*tier, Join(context, "tier"),
+                     absl::StrCat(Quoted(rule.tier), " is not one of \"cheap\", \"mid\", \"top\""));
+      }
+    }
+    if (const toml::node* n = t->get("downgrade")) {
+      const auto* b = n->as_boolean();
+      if (b == nullptr) {
+        return Error(*n, Join(context, "downgrade"), absl::StrCat("expected a boolean, not ", ts::TypeName(*n)));
+      }
+      rule.downgrade = b->get();
+    }
+    r->rules.push_back(std::move(rule));
     return absl::OkStatus();
   }
 

@@ -2,6 +2,7 @@
 // budget resolution, rate files, and errors that name file:line:column and
 // the key.
 #include "tokenbook/config.h"
+#include "tokenbook/insights_router.h"
 #include "tokenbook/rate_sources.h"
 
 #include <stdlib.h>
@@ -311,6 +312,109 @@ output = 5
   rates = LoadConfiguredRates(*c);
   REQUIRE_FALSE(rates.ok());
   CHECK(absl::StrContains(rates.status().message(), dir.path() + "/bad.toml:6:1:"));
+}
+
+TEST_CASE("Config router from the example in docs/config.md") {
+  TempDir dir;
+  dir.Write("config.toml", DocExample());
+  absl::StatusOr<Config> c = LoadConfig(dir.path());
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const RouterConfig& r = c->router;
+  CHECK(r.default_model.model == "claude-sonnet-4-6");
+  CHECK(absl::StartsWith(r.default_model.where, dir.path() + "/config.toml:"));
+  CHECK(absl::EndsWith(r.default_model.where, ": router.default"));
+  CHECK(r.mid_above_bp == 5'000);
+  CHECK(r.cheap_above_bp == 8'000);
+  CHECK(r.budgets == std::vector<std::string>{"monthly", "daily"});
+  CHECK(r.cheap.model == "claude-haiku-4-5");
+  CHECK(r.mid.model == "claude-sonnet-4-6");
+  CHECK(r.top.model == "claude-opus-4-6");
+  REQUIRE(r.rules.size() == 3);
+  CHECK(r.rules[0].name == "quick");
+  CHECK(r.rules[0].keywords == std::vector<std::string>{"summarize", "tl;dr", "commit message"});
+  CHECK(r.rules[0].task_types == std::vector<std::string>{"summarize", "classify"});
+  CHECK(r.rules[0].tier == "cheap");
+  CHECK(r.rules[0].model.model.empty());
+  CHECK(r.rules[0].downgrade);
+  CHECK(r.rules[1].name == "security");
+  CHECK(r.rules[1].model.model == "claude-opus-4-6");
+  CHECK_FALSE(r.rules[1].downgrade);
+  CHECK(r.rules[2].pattern == "\\b(architect|design)");
+  CHECK(r.rules[2].tier == "top");
+  CHECK(absl::StartsWith(r.rules[2].where, dir.path() + "/config.toml:"));
+  // Every model it names is in the built-in table.
+  CHECK(Router::Create(r, BuiltinRates()).ok());
+}
+
+TEST_CASE("Config router defaults, and rule names by position") {
+  absl::StatusOr<Config> c = ParseConfig("", "config.toml");
+  REQUIRE(c.ok());
+  CHECK(c->router.cheap.model == "claude-haiku-4-5");
+  CHECK(c->router.mid.model == "claude-sonnet-4-6");
+  CHECK(c->router.top.model == "claude-opus-4-6");
+  CHECK(c->router.default_model.model.empty());
+  CHECK(c->router.mid_above_bp == 5'000);
+  CHECK(c->router.cheap_above_bp == 8'000);
+  CHECK(c->router.rules.empty());
+  c = ParseConfig("[[router.rules]]\nkeywords = [\"a\"]\ntier = \"mid\"\n[[router.rules]]\ntask_types = [\"b\"]\n"
+                  "model = \"gpt-5\"\n",
+                  "config.toml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  REQUIRE(c->router.rules.size() == 2);
+  CHECK(c->router.rules[0].name == "rule 1");
+  CHECK(c->router.rules[0].where == "config.toml:1:1");
+  CHECK(c->router.rules[1].name == "rule 2");
+  CHECK(c->router.rules[1].model.where == "config.toml:6:9: router.rules[1].model");
+}
+
+TEST_CASE("Config router errors name file, line, column and key") {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"[router]\ndefalt = \"x\"\n", "config.toml:2:1: router: unknown key \"defalt\" (did you mean \"default\"?)"},
+      {"[router]\ndefault = \"\"\n", "config.toml:2:11: router.default: an empty model name"},
+      {"[router]\ndefault = 5\n", "config.toml:2:11: router.default: expected a string, not an integer"},
+      {"[router]\ntiers = \"cheap\"\n", "config.toml:2:9: router.tiers: expected a table, not a string"},
+      {"[router.tiers]\ncheep = \"x\"\n",
+       "config.toml:2:1: router.tiers: unknown key \"cheep\" (did you mean \"cheap\"?)"},
+      {"[router]\nmid_above_percent = 90\n",
+       "config.toml:2:21: router: mid_above_percent (90%) is above cheap_above_percent (80%)"},
+      {"[router]\ncheap_above_percent = 101\n",
+       "config.toml:2:23: router.cheap_above_percent: 101 is not a percentage"},
+      {"[router]\nbudgets = [\"monthly\"]\n",
+       "config.toml:2:12: router.budgets[0]: no budget is named \"monthly\" (budgets: none)"},
+      {"[budgets]\ndaily = 5\n[router]\nbudgets = [\"daily\", \"weekly\"]\n",
+       "config.toml:4:21: router.budgets[1]: no budget is named \"weekly\" (budgets: \"daily\")"},
+      {"[router]\nrules = 5\n",
+       "config.toml:2:9: router.rules: expected an array of tables ([[router.rules]]), not an integer"},
+      {"[[router.rules]]\nmodel = \"x\"\n",
+       "config.toml:1:1: router.rules[0]: a rule needs at least one of \"task_types\", \"keywords\", \"pattern\""},
+      {"[[router.rules]]\nkeywords = [\"x\"]\n",
+       "config.toml:1:1: router.rules[0]: a rule needs exactly one of \"model\", \"tier\""},
+      {"[[router.rules]]\nkeywords = [\"x\"]\nmodel = \"a\"\ntier = \"cheap\"\n",
+       "config.toml:3:9: router.rules[0]: a rule needs exactly one of \"model\", \"tier\""},
+      {"[[router.rules]]\nkeywords = [\"x\"]\ntier = \"free\"\n",
+       "config.toml:3:8: router.rules[0].tier: \"free\" is not one of \"cheap\", \"mid\", \"top\""},
+      {"[[router.rules]]\npattern = \"(unclosed\"\ntier = \"cheap\"\n",
+       "config.toml:2:11: router.rules[0].pattern: not a valid regular expression (ECMAScript): "},
+      {"[[router.rules]]\nkeywords = [\"\"]\ntier = \"cheap\"\n",
+       "config.toml:2:13: router.rules[0].keywords[0]: must not be empty"},
+      {"[[router.rules]]\ntask_types = \"lint\"\ntier = \"cheap\"\n",
+       "config.toml:2:14: router.rules[0].task_types: expected an array of strings, not a string"},
+      {"[[router.rules]]\nkeywords = [\"x\"]\ntier = \"cheap\"\ndowngrade = \"no\"\n",
+       "config.toml:4:13: router.rules[0].downgrade: expected a boolean, not a string"},
+      {"[[router.rules]]\nkeyword = [\"x\"]\ntier = \"cheap\"\n",
+       "config.toml:2:1: router.rules[0]: unknown key \"keyword\" (did you mean \"keywords\"?)"},
+      {"[[router.rules]]\nname = \"\"\nkeywords = [\"x\"]\ntier = \"cheap\"\n",
+       "config.toml:2:8: router.rules[0].name: must not be empty"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = ErrorOf(c.text);
+    CHECK_MESSAGE(absl::StartsWith(message, c.message), "text:\n", c.text, "\ngot:      ", message,
+                  "\nexpected: ", c.message);
+  }
 }
 
 }  // namespace

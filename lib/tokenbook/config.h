@@ -1,6 +1,6 @@
 // A ledger's `config.toml`: budgets, thresholds, the budget action, the
 // project stage, the time zone and week start, durability, admission
-// settings and rate-table overrides. Every key is documented, with an
+// settings, rate-table overrides and the model router. Every key is documented, with an
 // example file, in docs/config.md.
 //
 // Reading is strict: an unknown key, a wrong type, a value out of range or an
@@ -40,6 +40,39 @@ struct RateFileRef {
   std::string where;  // "config.toml:21:10", for messages about this file
 };
 
+// A model named in config.toml, with where it was named.
+struct ModelRef {
+  std::string model;  // an id, alias or any spelling RateTable::Resolve accepts
+  std::string where;  // "config.toml:12:7: router.tiers.cheap", for messages; empty for a default
+};
+
+// A [[router.rules]] table: which model a task goes to. The rule matches a
+// task when any of its conditions holds (see docs/config.md).
+struct RouterRule {
+  std::string name;                     // default "rule N" (1-based, file order)
+  std::vector<std::string> task_types;  // the task's type equals one of these (ASCII case-insensitive)
+  std::vector<std::string> keywords;    // one occurs in the task text as a whole word (case-insensitive)
+  std::string pattern;                  // ECMAScript regular expression searched in the text, case-insensitive
+  ModelRef model;                       // the model, or
+  std::string tier;                     // a tier: "cheap", "mid" or "top" (exactly one of the two is set)
+  bool downgrade = true;                // the budget-aware downgrade may replace it
+  std::string where;                    // "config.toml:31:1" (the rule's table)
+};
+
+// [router]: model tiers, rules and the budget-aware downgrade.
+struct RouterConfig {
+  ModelRef cheap{"claude-haiku-4-5", ""};
+  ModelRef mid{"claude-sonnet-4-6", ""};
+  ModelRef top{"claude-opus-4-6", ""};
+  ModelRef default_model;  // when no rule matches; empty: the top tier
+  // At or above these percentages of a budget that applies (spent plus
+  // reserved, in basis points), the mid and the cheap tier are used.
+  int64_t mid_above_bp = 5'000;
+  int64_t cheap_above_bp = 8'000;
+  std::vector<std::string> budgets;  // budgets consulted by name; empty: every budget that applies
+  std::vector<RouterRule> rules;     // in file order; the first that matches wins
+};
+
 struct Config {
   std::string path;    // the file read; empty for ParseConfig on text
   bool found = false;  // false: no config.toml, every value is a default
@@ -60,6 +93,8 @@ struct Config {
   absl::Duration reservation_ttl = absl::Minutes(10);  // [admission] reservation_ttl_seconds
 
   std::vector<RateFileRef> rate_files;  // [rates] files, lowest layer first
+
+  RouterConfig router;  // [router]; the defaults when absent
 
   BudgetCalendar calendar() const { return BudgetCalendar{time_zone, week_start}; }
 };
