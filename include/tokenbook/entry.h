@@ -156,16 +156,22 @@ struct Entry {
   }
 };
 
-// Prices `entry` from `rates` unless its cost was given (override or
-// reported): resolves the model name to its id, fills `provider` when empty,
-// and sets `cost`, `cost_source` and `rates_as_of`. An unknown model leaves
+// Resolves the model name to its id and fills `provider` when empty; then,
+// unless the cost was given (override or reported), prices `entry` from
+// `rates`, setting `cost`, `cost_source` and `rates_as_of`. An unknown model leaves
 // the entry unpriced (cost 0, CostSource::kUnpriced) — or, with `strict`,
 // is a NotFound error naming the closest known ids.
 [[nodiscard]] inline absl::Status PriceEntry(const RateTable& rates, Entry* entry, bool strict = false) {
+  const Resolution r = rates.Resolve(entry->model);
   if (entry->cost_source == CostSource::kOverride || entry->cost_source == CostSource::kReported) {
+    // The cost stands as given, but the model is still named as every other
+    // entry of it is, so that reports group and filter it with them.
+    if (r.model != nullptr) {
+      entry->model = r.model->id;
+      if (entry->provider.empty()) entry->provider = r.model->provider;
+    }
     return absl::OkStatus();
   }
-  const Resolution r = rates.Resolve(entry->model);
   if (r.model == nullptr) {
     if (strict) {
       return absl::NotFoundError(absl::StrCat("unknown model \"", entry->model, "\"; closest known: ",

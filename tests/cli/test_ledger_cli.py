@@ -192,8 +192,9 @@ def test_log_project_defaults_to_the_git_work_tree_name(book):
     (repo / "src").mkdir()
     book.ok("log", *SONNET, cwd=repo / "src")
     book.ok("log", *SONNET, "--project", "explicit", cwd=repo / "src")
-    book.ok("log", *SONNET)  # outside any work tree
-    assert [e.get("project") for e in entries(book)] == ["my-repo", "explicit", None]
+    book.ok("log", *SONNET)  # outside my-repo: the enclosing work tree's name, if any
+    outer = next((p.name for p in [book.work, *book.work.parents] if (p / ".git").exists()), None)
+    assert [e.get("project") for e in entries(book)] == ["my-repo", "explicit", outer]
 
 
 def test_log_cost_override_is_kept_exactly(book):
@@ -509,3 +510,11 @@ def test_report_counts_unpriced_tokens_once(book):
             "--cache-read", "5", "--allow-unpriced")
     t = book.json("report")["totals"]
     assert (t["unpriced_entries"], t["unpriced_tokens"], t["reasoning_tokens"]) == (1, 145, 30)
+
+
+def test_a_given_cost_still_resolves_the_model_and_provider(book):
+    book.ok("log", "--model", "anthropic/claude-sonnet-4.5", "--input", "10", "--output", "10", "--cost", "1.25")
+    [e] = entries(book)
+    assert (e["model"], e["provider"], e["cost_micros"], e["cost_source"]) == (
+        "claude-sonnet-4-5", "anthropic", 1_250_000, "override")
+    assert book.json("report", "--provider", "anthropic")["totals"]["cost_micros"] == 1_250_000
