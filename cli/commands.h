@@ -27,6 +27,7 @@ void RegisterFeatureCostCommand(CLI::App& root, GlobalOptions& global, std::vect
 void RegisterSummaryCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterMigrateCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterCompareCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterIngestCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterBlocksCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterAnomaliesCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterSuggestCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);

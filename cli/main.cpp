@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   RegisterSummaryCommand(app, global, commands);
   RegisterMigrateCommand(app, global, commands);
   RegisterCompareCommand(app, global, commands);
+  RegisterIngestCommand(app, global, commands);
   RegisterBlocksCommand(app, global, commands);
   RegisterAnomaliesCommand(app, global, commands);
   RegisterSuggestCommand(app, global, commands);

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,7 +50,19 @@ struct LedgerIssue {
 
 struct AppendResult {
   bool appended = false;  // false: an entry with the same source key exists
-  std::string id;         // the new entry's id (or the existing one's)
+  std::string id;         // the new entry's id (or the existing one's, unless AppendOptions say not to look it up)
+};
+
+struct AppendOptions {
+  // Fill AppendResult::id for an entry dropped because its source key is in
+  // the ledger. The index holds only hashes of the keys, so that costs one
+  // read of the line that has the key; bulk callers that do not need the id
+  // (ingestion) turn it off.
+  bool existing_ids = true;
+  // Rewrite cache/source-keys.jsonl when the ledger has outgrown it. Bulk
+  // callers turn it off for their batches and let a later append (or
+  // RefreshCache) do it once.
+  bool refresh_cache = true;
 };
 
 class Ledger {
@@ -69,6 +82,11 @@ class Ledger {
 
   // Appends several entries with one write() under one lock.
   virtual absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<Entry> entries) = 0;
+  virtual absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<Entry> entries,
+                                                                const AppendOptions& options) {
+    (void)options;
+    return AppendBatch(std::move(entries));
+  }
 
   // Calls `fn` for every valid entry, in file order. Skipped lines are
   // appended to `issues` when it is not null.
@@ -76,6 +94,11 @@ class Ledger {
                             std::vector<LedgerIssue>* issues = nullptr) const = 0;
 
   // True when an entry with this source key is in the ledger.
+  //
+  // The index behind it holds, per key, a 64-bit hash and where the line
+  // carrying the key is (16 bytes a key, whatever the key's length); a hash
+  // that matches is confirmed by reading that one line, so two keys that
+  // share a hash are still told apart.
   virtual absl::StatusOr<bool> HasSourceKey(absl::string_view key) const = 0;
 
   // Brings the derived-state cache beside the ledger (`cache/source-keys.jsonl`)

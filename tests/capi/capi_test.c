@@ -406,11 +406,74 @@ static void test_admission_threads(void) {
   free(dir);
 }
 
+static void test_ingest(void) {
+  char *dir = make_temp_dir();
+  tkb_ledger *ledger = NULL;
+  tkb_log_result r = TKB_LOG_RESULT_INIT;
+  tkb_entry dims = TKB_ENTRY_INIT;
+  char *json = NULL;
+  char logs[512];
+  const char *chat =
+      "{\"id\":\"chatcmpl-1\",\"created\":1767225600,\"model\":\"gpt-5\",\"choices\":[{\"message\":"
+      "{\"content\":\"SECRET-ANSWER\"}}],\"usage\":{\"prompt_tokens\":2000,\"completion_tokens\":500,"
+      "\"prompt_tokens_details\":{\"cached_tokens\":800},\"completion_tokens_details\":{\"reasoning_tokens\":200}}}";
+  const char *anthropic =
+      "{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5-20250929\",\"usage\":{\"input_tokens\":1200,"
+      "\"output_tokens\":300,\"cache_read_input_tokens\":10000,\"cache_creation_input_tokens\":2000,"
+      "\"cache_creation\":{\"ephemeral_5m_input_tokens\":500,\"ephemeral_1h_input_tokens\":1500}}}";
+  CHECK(tkb_ledger_open(&ledger, dir, NULL) == TKB_OK);
+  dims.agent = "planner";
+  dims.session = "s-9";
+  /* gpt-5: 1200 uncached x $1.25 + 800 cached x $0.125 + 500 out x $10 per MTok */
+  CHECK(tkb_ledger_log_response(ledger, TKB_RESPONSE_OPENAI, chat, strlen(chat), &dims, &r) == TKB_OK);
+  CHECK_EQ_I64(r.cost_micros, 1500 + 100 + 5000);
+  CHECK(r.appended == 1 && r.priced == 1 && strlen(r.id) == 26);
+  CHECK(tkb_ledger_log_response(ledger, TKB_RESPONSE_OPENAI, chat, strlen(chat), NULL, &r) == TKB_OK);
+  CHECK(r.appended == 0); /* the same response id */
+  /* sonnet 4.5: 1200 x $3 + 300 x $15 + 10000 x $0.30 + 500 x $3.75 + 1500 x $6 */
+  CHECK(tkb_ledger_log_response(ledger, TKB_RESPONSE_ANTHROPIC, anthropic, strlen(anthropic), NULL, &r) == TKB_OK);
+  CHECK_EQ_I64(r.cost_micros, 3600 + 4500 + 3000 + 1875 + 9000);
+  CHECK(tkb_ledger_report(ledger, NULL, &json) == TKB_OK);
+  tkb_free(json);
+  json = NULL;
+  CHECK(tkb_ledger_log_response(ledger, TKB_RESPONSE_OPENAI, "{\"model\":\"gpt-5\"}", 17, NULL, &r) ==
+        TKB_INVALID_ARGUMENT);
+  CHECK(strstr(tkb_last_error(), "usage") != NULL);
+  CHECK(tkb_ledger_log_response(ledger, 42, chat, strlen(chat), NULL, &r) == TKB_INVALID_ARGUMENT);
+  CHECK(tkb_ledger_log_response(NULL, TKB_RESPONSE_OPENAI, chat, strlen(chat), NULL, &r) == TKB_INVALID_ARGUMENT);
+
+  /* A Claude Code log directory. */
+  snprintf(logs, sizeof logs, "%s/projects", dir);
+  mkdir(logs, 0700);
+  snprintf(logs, sizeof logs, "%s/projects/p", dir);
+  mkdir(logs, 0700);
+  write_file(logs, "s.jsonl",
+             "{\"type\":\"assistant\",\"sessionId\":\"s\",\"timestamp\":\"2026-03-01T10:00:00Z\",\"requestId\":\"r1\","
+             "\"message\":{\"id\":\"m1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":100,"
+             "\"output_tokens\":10}}}\n");
+  snprintf(logs, sizeof logs, "%s/projects", dir);
+  CHECK(tkb_ingest(dir, "claude-code", logs, 0, &json) == TKB_OK);
+  CHECK(json != NULL && strstr(json, "\"entries\":1,") != NULL);
+  CHECK(json != NULL && strstr(json, "\"cost_micros\":450,") != NULL);
+  tkb_free(json);
+  json = NULL;
+  CHECK(tkb_ingest(dir, "claude-code", logs, 0, &json) == TKB_OK);
+  CHECK(json != NULL && strstr(json, "\"bytes_read\":0,") != NULL);
+  tkb_free(json);
+  json = NULL;
+  CHECK(tkb_ingest(dir, "anthropic-response", logs, 0, &json) == TKB_INVALID_ARGUMENT);
+  CHECK(json == NULL);
+  tkb_ledger_free(ledger);
+  remove_tree(dir);
+  free(dir);
+}
+
 int main(void) {
   test_version();
   test_pricing();
   test_ledger();
   test_admission_threads();
+  test_ingest();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -997,3 +997,66 @@ def test_close_while_other_threads_log(ledger_dir):
     assert len(outcomes) == 4
     with tokenbook.Ledger(ledger_dir) as again:
         assert again.report(period="all")["totals"]["entries"] == sum(outcomes)
+
+
+# ---------------------------------------------------------------------------
+# Ingestion: response bodies and agent logs
+
+INGEST_DATA = SOURCE_DIR / "tests" / "data" / "ingest"
+
+
+def test_log_response_openai_chat_and_responses_exactly(book, ledger_dir):
+    chat = (INGEST_DATA / "openai-chat-response.json").read_text()
+    r = book.log_response("openai", chat, agent="planner", tags={"team": "core"})
+    # gpt-5: 1200 uncached x $1.25 + 800 cached x $0.125 + 500 out x $10 per MTok
+    assert r.cost_micros == 1500 + 100 + 5000
+    assert r.cost == Decimal("0.006600")
+    assert r.appended and r.priced and len(r.id) == 26
+    again = book.log_response("openai", json.loads(chat))  # a dict works too; same response id
+    assert not again.appended
+    assert again.id == r.id  # the entry that already has it
+    responses = (INGEST_DATA / "openai-responses-response.json").read_bytes()
+    assert book.log_response("openai", responses).cost_micros == 2500 + 125 + 7000
+    lines = [json.loads(line) for line in (ledger_dir / "ledger.jsonl").read_text().splitlines()]
+    assert [line["source"]["key"] for line in lines] == ["openai:chatcmpl-abc", "openai:resp_123"]
+    assert lines[0]["tokens"] == {"input": 1200, "output": 500, "cache_read": 800, "reasoning": 200}
+    assert lines[0]["agent"] == "planner"
+    assert lines[0]["tags"] == {"team": "core"}
+    assert lines[0]["ts"] == "2026-01-01T00:00:00.000Z"  # the response's "created"
+    assert "SECRET" not in (ledger_dir / "ledger.jsonl").read_text()
+
+
+def test_log_response_anthropic_and_claude_json(book):
+    a = book.log_response("anthropic", (INGEST_DATA / "anthropic-response.json").read_text(), source_key="call-7")
+    assert a.cost_micros == 3600 + 4500 + 3000 + 1875 + 9000  # 1-hour cache writes at $6, 5-minute at $3.75
+    assert not book.log_response("anthropic", (INGEST_DATA / "anthropic-response.json").read_text(),
+                                 source_key="call-7").appended
+    cj = book.log_response("claude-json", (INGEST_DATA / "claude-json-result.json").read_text())
+    assert cj.cost_micros == 1005 + 75  # one entry per model, the total here
+    assert book.report(period="all")["totals"]["entries"] == 3
+
+
+def test_log_response_errors(book):
+    with pytest.raises(tokenbook.InvalidArgument, match='field "usage.completion_tokens": a negative count'):
+        book.log_response("openai", '{"model": "gpt-5", "usage": {"prompt_tokens": 1, "completion_tokens": -1}}')
+    with pytest.raises(tokenbook.InvalidArgument, match="kind must be one of"):
+        book.log_response("gemini", "{}")
+    with pytest.raises(TypeError, match="from the response body"):
+        book.log_response("openai", "{}", input_tokens=5)
+    with pytest.raises(tokenbook.InvalidArgument, match="invalid JSON"):
+        book.log_response("anthropic", b"{\"usage\": ")
+
+
+def test_ingest_claude_code_logs(book, tmp_path):
+    first = book.ingest("claude-code", INGEST_DATA / "claude")
+    assert first["entries"] == 8
+    assert first["cost_micros"] == 25518
+    assert first["unusable"] == 3
+    assert [i["line"] for i in first["issues"]] == [11, 12, 13]
+    again = book.ingest("claude-code", INGEST_DATA / "claude")
+    assert (again["bytes_read"], again["entries"]) == (0, 0)
+    assert book.report(period="all")["totals"]["cost_micros"] == 25518
+    with pytest.raises(tokenbook.InvalidArgument, match="unknown log source"):
+        book.ingest("openai-response")
+    with pytest.raises(tokenbook.NotFound):
+        book.ingest("codex", tmp_path / "nowhere")

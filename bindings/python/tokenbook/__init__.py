@@ -21,6 +21,7 @@ threads; the library releases the GIL while it works.
 """
 
 import ctypes
+import json
 import operator
 import os
 import threading
@@ -556,6 +557,60 @@ class Ledger:
             return cost.value
         finally:
             self._handle.release()
+
+    # -- ingestion
+
+    def log_response(self, kind, body, **fields):
+        """Logs the usage one raw API response body reports; returns a LogResult.
+
+        kind: "anthropic" (a Messages API response), "openai" (Chat
+        Completions or Responses API) or "claude-json" (the result object of
+        `claude -p --output-format json`, one entry per model it names; the
+        LogResult then carries their total cost and the first entry's id).
+        body: the response body as str or bytes, or the dict json.loads made
+        of it. The model and tokens come from the body (OpenAI's cached
+        prompt tokens at the cache-read rate, reasoning within output); the
+        source key from its id, so logging the same response twice adds
+        nothing. Nothing of the content is stored.
+
+        fields: the dimensions of log() (session, agent, category,
+        action_type, action, feature, project, tool, task_type, service_tier,
+        notes, tags, duration_ms), source_key to replace the derived key,
+        timestamp (datetime) to replace the response's own time.
+        """
+        if kind not in _native.RESPONSE_KINDS:
+            raise InvalidArgument(f"kind must be one of {sorted(_native.RESPONSE_KINDS)}, not {kind!r}")
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if not isinstance(body, (bytes, bytearray)):
+            raise TypeError(f"body must be str, bytes or dict, not {type(body).__name__}")
+        for name in fields:
+            if name in ("model", "cost", "cost_micros", "requests") or name.endswith("_tokens"):
+                raise TypeError(f"log_response() takes {name} from the response body, not as an argument")
+        dims = _entry("response", dict(fields), "log_response")  # the model is ignored
+        r = tkb_log_result.from_buffer_copy(_RESULT_TEMPLATE)
+        ptr = self._acquire()
+        try:
+            self._lib.tkb_ledger_log_response(ptr, _native.RESPONSE_KINDS[kind], bytes(body), len(body), dims, r)
+        finally:
+            self._handle.release()
+        return _log_result(r)
+
+    def ingest(self, source, path=None, *, dry_run=False):
+        """Reads an agent's own logs into this ledger and returns the summary
+        as a dict (the document of `tokenbook ingest --json`: files, bytes_read,
+        entries, duplicates, unusable, cost_micros, tokens, issues...).
+
+        source: "claude-code" or "codex"; path: a log file or directory (None:
+        the source's usual place). Incremental (a re-run reads only what was
+        appended) and idempotent (entries carry source keys).
+        """
+        if self._handle is None or self._handle.closed:
+            raise FailedPrecondition("the ledger is closed")
+        return _loads(_take_json(self._lib, self._lib.tkb_ingest, _path(self.path, "path"), _utf8(source, "source"),
+                                 _path(path, "path"), 1 if dry_run else 0))
 
     # -- reports and budgets
 

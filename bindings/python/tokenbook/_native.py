@@ -193,7 +193,13 @@ FUNCTIONS = [
     ("tkb_ledger_admit", [c_void_p, POINTER(tkb_entry), c_int32, POINTER(tkb_admission)], c_int32, CHECK),
     ("tkb_ledger_commit", [c_void_p, c_uint64, POINTER(tkb_entry), POINTER(tkb_log_result)], c_int32, CHECK),
     ("tkb_ledger_release", [c_void_p, c_uint64], c_int32, CHECK),
+    ("tkb_ledger_log_response", [c_void_p, c_int32, c_char_p, c_size_t, POINTER(tkb_entry), POINTER(tkb_log_result)],
+     c_int32, CHECK),
+    ("tkb_ingest", [c_char_p, c_char_p, c_char_p, c_int32, _out], c_int32, CHECK),
 ]
+
+# tkb_ledger_log_response's kinds (TKB_RESPONSE_*).
+RESPONSE_KINDS = {"anthropic": 1, "openai": 2, "claude-json": 3}
 
 
 class Library:

@@ -314,6 +314,51 @@ TKB_API tkb_status tkb_ledger_commit(tkb_ledger *ledger, uint64_t reservation, c
 /* Drops a reservation without logging. Unknown or expired ids are a no-op. */
 TKB_API tkb_status tkb_ledger_release(tkb_ledger *ledger, uint64_t reservation);
 
+/* ------------------------------------------------------------------------ */
+/* Ingestion: what agents and API clients already record                     */
+
+#define TKB_RESPONSE_ANTHROPIC 1    /* a Messages API response body */
+#define TKB_RESPONSE_OPENAI 2       /* a Chat Completions or Responses API response body */
+#define TKB_RESPONSE_CLAUDE_JSON 3  /* the result object of `claude -p --output-format json` */
+
+/* Logs the usage that one raw response body reports, the in-process path for
+ * orchestrators: hand over the body as received (`len` bytes of `json`, no
+ * NUL needed). The model comes from its "model", the tokens from its "usage"
+ * object: Anthropic's input, output, cache reads and 5-minute / 1-hour cache
+ * writes; OpenAI's prompt (or input) tokens minus the cached ones as input,
+ * the cached ones at the cache-read rate
+ * (prompt_tokens_details.cached_tokens, input_tokens_details.cached_tokens),
+ * reasoning (completion_tokens_details.reasoning_tokens,
+ * output_tokens_details.reasoning_tokens) counted within output. The source
+ * key is derived from the response's "id" ("anthropic:msg_...",
+ * "openai:chatcmpl-..."), so logging the same response twice adds nothing.
+ * Nothing of the content is stored.
+ *
+ * `dims` may be NULL. Otherwise it is a tkb_entry whose model, tokens,
+ * requests and cost override are ignored; its dimensions (session, agent,
+ * ..., tags, notes) are recorded, a non-NULL source_key replaces the derived
+ * one, and a nonzero timestamp_unix_ms replaces the response's own time
+ * (OpenAI's "created"; else now).
+ *
+ * A claude-json result names one or more models under "modelUsage": one
+ * entry is logged per model, and `result` (may be NULL) then holds the id of
+ * the first, cost_micros their total, appended nonzero if any was appended
+ * and priced zero if any is unpriced. TKB_INVALID_ARGUMENT names the field of
+ * the body that is wrong. */
+TKB_API tkb_status tkb_ledger_log_response(tkb_ledger *ledger, int32_t kind, const char *json, size_t len,
+                                           const tkb_entry *dims, tkb_log_result *result);
+
+/* Reads an agent's own logs into the ledger in `ledger_dir` (NULL: found like
+ * tkb_ledger_open finds it): `source` is "claude-code" or "codex"; `path` a
+ * log file or directory, NULL for the source's usual place. Incremental and
+ * idempotent, like `tokenbook ingest` (docs/cli.md); with `dry_run` nonzero
+ * nothing is written. The summary (the document `tokenbook ingest --json`
+ * prints: counts, cost, tokens, unusable lines as file:line and why) is
+ * returned allocated; free it with tkb_free. A tkb_ledger open on the same
+ * directory sees the new entries. */
+TKB_API tkb_status tkb_ingest(const char *ledger_dir, const char *source, const char *path, int32_t dry_run,
+                              char **json_out);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif
