@@ -192,6 +192,11 @@ RouteDecision Router::Route(const RouteRequest& request, const std::vector<Route
 
 absl::StatusOr<RouteDecision> RouteWithBook(Book& book, const RouteRequest& request, absl::Time now) {
   TKB_ASSIGN_OR_RETURN(Router router, Router::Create(book.config().router, book.rates()));
+  return RouteWithBook(book, router, request, now);
+}
+
+absl::StatusOr<RouteDecision> RouteWithBook(Book& book, const Router& router, const RouteRequest& request,
+                                            absl::Time now) {
   TKB_ASSIGN_OR_RETURN(BudgetReport report, book.budgets().Status(now, request.session));
   std::vector<RouteBudget> budgets;
   for (size_t i = 0; i < report.statuses.size(); ++i) {

@@ -52,4 +52,8 @@ static_assert(offsetof(tkb_admission, decision) == 4, "tkb_admission layout chan
 static_assert(offsetof(tkb_admission, estimated_cost_micros) == 8, "tkb_admission layout changed");
 static_assert(offsetof(tkb_admission, reservation) == 16, "tkb_admission layout changed");
 static_assert(offsetof(tkb_admission, reason) == 24, "tkb_admission layout changed");
+
+static_assert(sizeof(tkb_route_request) == 56, "tkb_route_request layout changed");
+static_assert(offsetof(tkb_route_request, task) == 8, "tkb_route_request layout changed");
+static_assert(offsetof(tkb_route_request, agent) == 48, "tkb_route_request layout changed");
 #endif

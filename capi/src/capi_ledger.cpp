@@ -14,6 +14,8 @@
 #include "capi_internal.h"
 #include "capi_types.h"
 #include "tokenbook/book.h"
+#include "tokenbook/insights_json.h"
+#include "tokenbook/insights_router.h"
 #include "tokenbook/report_json.h"
 
 struct tkb_ledger {
@@ -22,6 +24,8 @@ struct tkb_ledger {
   // The C ABI hands out integers for the service's reservation ids.
   absl::flat_hash_map<uint64_t, std::string> reservations;
   uint64_t next_reservation = 1;
+  // Built by the first tkb_ledger_route, under `mu`; immutable afterwards.
+  std::unique_ptr<tokenbook::Router> router;
 };
 
 namespace tokenbook::capi {
@@ -328,6 +332,38 @@ tkb_status tkb_ledger_release(tkb_ledger* ledger, uint64_t reservation) {
     absl::Status s = ledger->book->budgets().Release(id, absl::Now());
     if (absl::IsNotFound(s)) return absl::OkStatus();  // expired meanwhile
     return s;
+  });
+}
+
+tkb_status tkb_ledger_route(tkb_ledger* ledger, const tkb_route_request* request, char* model_buf, size_t cap,
+                            size_t* needed, char** json_out) {
+  return Guard([&]() -> absl::Status {
+    TKB_RETURN_IF_ERROR(NotNull(ledger, "ledger"));
+    TKB_RETURN_IF_ERROR(NotNull(request, "request"));
+    TKB_RETURN_IF_ERROR(CheckStructSize(request->struct_size, sizeof(tkb_route_request), sizeof(tkb_route_request),
+                                        "tkb_route_request"));
+    if (model_buf == nullptr && cap != 0) return absl::InvalidArgumentError("model_buf is NULL but cap is not 0");
+    RouteRequest req;
+    req.text = std::string(Opt(request->task));
+    req.task_type = std::string(Opt(request->task_type));
+    req.session = std::string(Opt(request->session));
+    req.project = std::string(Opt(request->project));
+    req.feature = std::string(Opt(request->feature));
+    req.agent = std::string(Opt(request->agent));
+    const Router* router = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(ledger->mu);
+      if (ledger->router == nullptr) {
+        TKB_ASSIGN_OR_RETURN(Router built, Router::Create(ledger->book->config().router, ledger->book->rates()));
+        ledger->router = std::make_unique<Router>(std::move(built));
+      }
+      router = ledger->router.get();
+    }
+    TKB_ASSIGN_OR_RETURN(RouteDecision d, RouteWithBook(*ledger->book, *router, req, absl::Now()));
+    const size_t n = CopyOut(d.model, model_buf, cap);
+    if (needed != nullptr) *needed = n;
+    if (json_out != nullptr) *json_out = AllocString(RouteDecisionJson(d, router->config()));
+    return absl::OkStatus();
   });
 }
 

@@ -105,6 +105,12 @@ bool ContainsWord(absl::string_view text, absl::string_view keyword);
 // (the request's session selects the session budgets).
 absl::StatusOr<RouteDecision> RouteWithBook(Book& book, const RouteRequest& request, absl::Time now);
 
+// The same with a router already built from the book's config and rates (a
+// long-lived caller builds it once: compiling the patterns costs more than
+// routing).
+absl::StatusOr<RouteDecision> RouteWithBook(Book& book, const Router& router, const RouteRequest& request,
+                                            absl::Time now);
+
 }  // namespace v1
 }  // namespace tokenbook
 

@@ -468,12 +468,115 @@ static void test_ingest(void) {
   free(dir);
 }
 
+static tkb_ledger *route_ledger;
+
+static void *route_worker(void *arg) {
+  int i;
+  (void)arg;
+  for (i = 0; i < 50; ++i) {
+    tkb_route_request q = TKB_ROUTE_REQUEST_INIT;
+    char model[64];
+    q.task = "please summarize this thread";
+    if (tkb_ledger_route(route_ledger, &q, model, sizeof model, NULL, NULL) != TKB_OK ||
+        strcmp(model, "claude-haiku-4-5") != 0) {
+      return (void *)1;
+    }
+  }
+  return NULL;
+}
+
+static void test_route(void) {
+  char *dir = make_temp_dir();
+  tkb_ledger *ledger = NULL;
+  tkb_route_request q = TKB_ROUTE_REQUEST_INIT;
+  tkb_entry e = TKB_ENTRY_INIT;
+  tkb_log_result r = TKB_LOG_RESULT_INIT;
+  char model[64];
+  char tiny[4];
+  size_t needed = 0;
+  char *json = NULL;
+  pthread_t threads[4];
+  int i;
+  int thread_failures = 0;
+  write_file(dir, "config.toml",
+             "[budgets]\nmonthly = 1\n\n[router]\n[[router.rules]]\nname = \"quick\"\nkeywords = [\"summarize\"]\n"
+             "tier = \"cheap\"\n\n[[router.rules]]\nname = \"security\"\ntask_types = [\"security-review\"]\n"
+             "model = \"claude-opus-4-6\"\ndowngrade = false\n");
+  CHECK(tkb_ledger_open(&ledger, dir, NULL) == TKB_OK);
+
+  /* No rule matches: the default, the top tier; nothing spent yet. */
+  q.task = "refactor the parser";
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, &needed, &json) == TKB_OK);
+  CHECK(strcmp(model, "claude-opus-4-6") == 0);
+  CHECK_EQ_I64(needed, strlen("claude-opus-4-6") + 1);
+  CHECK(json != NULL && strstr(json, "\"chosen_by\":\"default\"") != NULL);
+  CHECK(json != NULL && strstr(json, "\"downgraded\":false") != NULL);
+  tkb_free(json);
+  json = NULL;
+  q.task = "please summarize this";
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, NULL, NULL) == TKB_OK);
+  CHECK(strcmp(model, "claude-haiku-4-5") == 0);
+  /* Too small a buffer: truncated like snprintf, the size needed reported. */
+  CHECK(tkb_ledger_route(ledger, &q, tiny, sizeof tiny, &needed, NULL) == TKB_OK);
+  CHECK(strcmp(tiny, "cla") == 0);
+  CHECK_EQ_I64(needed, strlen("claude-haiku-4-5") + 1);
+
+  /* 60% of the monthly budget spent: the mid tier. */
+  e.model = "claude-sonnet-4-5";
+  e.has_cost_override = 1;
+  e.cost_override_micros = 600000;
+  CHECK(tkb_ledger_log(ledger, &e, &r) == TKB_OK);
+  q.task = "refactor the parser";
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, NULL, &json) == TKB_OK);
+  CHECK(strcmp(model, "claude-sonnet-4-6") == 0);
+  CHECK(json != NULL && strstr(json, "\"percent_bp\":6000") != NULL);
+  tkb_free(json);
+  json = NULL;
+  /* 85%: the cheap tier, except for a rule that forbids the downgrade. */
+  e.cost_override_micros = 250000;
+  CHECK(tkb_ledger_log(ledger, &e, &r) == TKB_OK);
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, NULL, NULL) == TKB_OK);
+  CHECK(strcmp(model, "claude-haiku-4-5") == 0);
+  q.task = "look at this";
+  q.task_type = "security-review";
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, NULL, NULL) == TKB_OK);
+  CHECK(strcmp(model, "claude-opus-4-6") == 0);
+
+  /* Several threads share the router. */
+  route_ledger = ledger;
+  for (i = 0; i < 4; ++i) pthread_create(&threads[i], NULL, route_worker, NULL);
+  for (i = 0; i < 4; ++i) {
+    void *rc = NULL;
+    pthread_join(threads[i], &rc);
+    if (rc != NULL) ++thread_failures;
+  }
+  CHECK_EQ_I64(thread_failures, 0);
+
+  CHECK(tkb_ledger_route(NULL, &q, model, sizeof model, NULL, NULL) == TKB_INVALID_ARGUMENT);
+  CHECK(tkb_ledger_route(ledger, NULL, model, sizeof model, NULL, NULL) == TKB_INVALID_ARGUMENT);
+  CHECK(tkb_ledger_route(ledger, &q, NULL, 8, NULL, NULL) == TKB_INVALID_ARGUMENT);
+  q.struct_size = 4;
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, NULL, NULL) == TKB_INVALID_ARGUMENT);
+  tkb_ledger_free(ledger);
+
+  /* A router naming an unknown model: an error naming it, at the first route. */
+  write_file(dir, "config.toml", "[router]\ndefault = \"no-such-model-xyz\"\n");
+  CHECK(tkb_ledger_open(&ledger, dir, NULL) == TKB_OK);
+  q.struct_size = sizeof q;
+  CHECK(tkb_ledger_route(ledger, &q, model, sizeof model, NULL, NULL) != TKB_OK);
+  CHECK(strstr(tkb_last_error(), "no-such-model-xyz") != NULL);
+  tkb_ledger_free(ledger);
+  remove_tree(dir);
+  free(dir);
+}
+
 int main(void) {
   test_version();
   test_pricing();
   test_ledger();
   test_admission_threads();
   test_ingest();
+  test_route();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -195,11 +195,14 @@ def test_struct_layouts_match_the_c_header():
     assert [getattr(n.tkb_report_query, f).offset for f in ("period", "top", "time_zone")] == [8, 48, 56]
     assert ctypes.sizeof(n.tkb_admission) == 280
     assert [getattr(n.tkb_admission, f).offset for f in ("decision", "estimated_cost_micros", "reservation", "reason")] == [4, 8, 16, 24]
+    assert ctypes.sizeof(n.tkb_route_request) == 56
+    assert [getattr(n.tkb_route_request, f).offset for f in ("task", "task_type", "agent")] == [8, 16, 48]
 
 
 def test_structs_start_like_their_init_macros():
     n = _native
-    for cls in (n.tkb_price_request, n.tkb_open_options, n.tkb_entry, n.tkb_log_result, n.tkb_report_query, n.tkb_admission):
+    for cls in (n.tkb_price_request, n.tkb_open_options, n.tkb_entry, n.tkb_log_result, n.tkb_report_query, n.tkb_admission,
+                n.tkb_route_request):
         assert cls().struct_size == ctypes.sizeof(cls)
     opts = n.tkb_open_options()
     assert (opts.create, opts.durability, opts.rates, opts.strict_models) == (1, -1, None, 0)
@@ -1060,3 +1063,58 @@ def test_ingest_claude_code_logs(book, tmp_path):
         book.ingest("openai-response")
     with pytest.raises(tokenbook.NotFound):
         book.ingest("codex", tmp_path / "nowhere")
+
+
+# ---------------------------------------------------------------------------
+# The model router
+
+
+ROUTER_CONFIG = """[budgets]
+monthly = 10
+
+[[budgets.scoped]]
+name = "search"
+feature = "search"
+period = "monthly"
+limit = 1
+
+[router]
+[[router.rules]]
+name = "quick"
+keywords = ["summarize"]
+tier = "cheap"
+
+[[router.rules]]
+name = "security"
+task_types = ["security-review"]
+model = "claude-opus-4-6"
+downgrade = false
+"""
+
+
+def test_route_follows_rules_and_the_budgets_of_the_request(ledger_dir):
+    ledger_dir.mkdir()
+    (ledger_dir / "config.toml").write_text(ROUTER_CONFIG)
+    with tokenbook.Ledger(ledger_dir) as b:
+        d = b.route("refactor the parser")
+        assert (d["model"], d["chosen_by"], d["downgraded"]) == ("claude-opus-4-6", "default", False)
+        assert d["budget"] == {"name": "monthly", "percent_bp": 0}
+        assert b.route("please summarize the thread")["model"] == "claude-haiku-4-5"
+        b.log(model="claude-sonnet-4-5", cost=Decimal("0.50"), feature="search")
+        # The search budget is half used: the mid tier, for search requests only.
+        d = b.route("refactor the parser", feature="search")
+        assert (d["model"], d["wanted_tier"], d["downgraded"]) == ("claude-sonnet-4-6", "mid", True)
+        assert d["budget"] == {"name": "search", "percent_bp": 5000}
+        d = b.route("refactor the parser")
+        assert (d["model"], d["budget"]) == ("claude-opus-4-6", {"name": "monthly", "percent_bp": 500})
+        b.log(model="claude-sonnet-4-5", cost=Decimal("0.30"), feature="search")
+        assert b.route("refactor the parser", feature="search")["model"] == "claude-haiku-4-5"
+        d = b.route("look", task_type="security-review", feature="search")
+        assert (d["model"], d["downgraded"], d["wanted_tier"]) == ("claude-opus-4-6", False, "cheap")
+
+
+def test_route_rejects_bad_arguments(book):
+    with pytest.raises(TypeError):
+        book.route(42)
+    with pytest.raises(tokenbook.InvalidArgument):
+        book.route("a\0b")

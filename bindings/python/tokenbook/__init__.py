@@ -612,6 +612,32 @@ class Ledger:
         return _loads(_take_json(self._lib, self._lib.tkb_ingest, _path(self.path, "path"), _utf8(source, "source"),
                                  _path(path, "path"), 1 if dry_run else 0))
 
+    # -- the model router
+
+    def route(self, task="", *, task_type=None, session=None, project=None, feature=None, agent=None):
+        """Which model should this task use, asked before the call: a dict
+        (the document of `tokenbook route --json`: model, tier, chosen_model,
+        chosen_by, rule, matched, budget {name, percent_bp}, wanted_tier,
+        downgraded).
+
+        config.toml's [router] rules choose a model from the task text or
+        task_type; the most used budget that applies to the request (its
+        session, project, feature, agent) may then move it down to the mid or
+        cheap tier. The router is built once per Ledger.
+        """
+        q = _native.tkb_route_request()
+        q.task = _utf8(task, "task")
+        q.task_type = _opt_utf8(task_type, "task_type")
+        q.session = _opt_utf8(session, "session")
+        q.project = _opt_utf8(project, "project")
+        q.feature = _opt_utf8(feature, "feature")
+        q.agent = _opt_utf8(agent, "agent")
+        ptr = self._acquire()
+        try:
+            return _loads(_take_json(self._lib, self._lib.tkb_ledger_route, ptr, q, None, 0, None))
+        finally:
+            self._handle.release()
+
     # -- reports and budgets
 
     def report(self, period="month", by=None, filters=None, since=None, until=None, top=0, tz=None):

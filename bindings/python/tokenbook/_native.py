@@ -145,6 +145,18 @@ class tkb_report_query(_Versioned):
     ]
 
 
+class tkb_route_request(_Versioned):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("task", c_char_p),
+        ("task_type", c_char_p),
+        ("session", c_char_p),
+        ("project", c_char_p),
+        ("feature", c_char_p),
+        ("agent", c_char_p),
+    ]
+
+
 ALLOW, WARN, DENY = 0, 1, 2
 
 
@@ -196,6 +208,8 @@ FUNCTIONS = [
     ("tkb_ledger_log_response", [c_void_p, c_int32, c_char_p, c_size_t, POINTER(tkb_entry), POINTER(tkb_log_result)],
      c_int32, CHECK),
     ("tkb_ingest", [c_char_p, c_char_p, c_char_p, c_int32, _out], c_int32, CHECK),
+    ("tkb_ledger_route", [c_void_p, POINTER(tkb_route_request), c_char_p, c_size_t, POINTER(c_size_t), _out],
+     c_int32, CHECK),
 ]
 
 # tkb_ledger_log_response's kinds (TKB_RESPONSE_*).

@@ -359,6 +359,37 @@ TKB_API tkb_status tkb_ledger_log_response(tkb_ledger *ledger, int32_t kind, con
 TKB_API tkb_status tkb_ingest(const char *ledger_dir, const char *source, const char *path, int32_t dry_run,
                               char **json_out);
 
+/* ---- The model router ------------------------------------------------- */
+
+typedef struct tkb_route_request {
+  uint32_t struct_size;   /* set by TKB_ROUTE_REQUEST_INIT */
+  const char *task;       /* the task description (NULL: none) */
+  const char *task_type;  /* NULL: none */
+  /* The request's dimensions: the budgets that apply to it (NULL: none). */
+  const char *session;
+  const char *project;
+  const char *feature;
+  const char *agent;
+} tkb_route_request;
+#define TKB_ROUTE_REQUEST_INIT {sizeof(tkb_route_request), NULL, NULL, NULL, NULL, NULL, NULL}
+
+/* Which model should this task use, asked before the call: config.toml's
+ * [router] rules choose a model (the first rule whose task types, keywords or
+ * pattern match; else the default), then the budget-aware downgrade applies
+ * (of the budgets that apply to the request, the most used — spent plus
+ * reserved — at or above mid_above_percent asks for the mid tier, at or above
+ * cheap_above_percent for the cheap tier; a tier replaces the chosen model
+ * only when it is cheaper). docs/config.md describes the rules.
+ *
+ * The model id is written into `model_buf` like snprintf (the size needed
+ * through *needed, which may be NULL). When `json_out` is not NULL the whole
+ * decision (the document `tokenbook route --json` prints: model, tier, chosen
+ * model, rule, what matched, budget and its use in basis points, whether it
+ * was downgraded) is returned allocated; free it with tkb_free. The router is
+ * built once per tkb_ledger and then shared by every thread. */
+TKB_API tkb_status tkb_ledger_route(tkb_ledger *ledger, const tkb_route_request *request, char *model_buf,
+                                    size_t cap, size_t *needed, char **json_out);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif
