@@ -77,8 +77,20 @@ struct BlockBuilder::Impl {
   std::vector<Filter> filters;
   bool claude_only = false;
   std::vector<Rec> recs;
+  // Groups added whole (AddTotals), ordered among the entries by their first time.
+  struct Group {
+    uint32_t model;
+    Totals totals;
+  };
+  std::vector<Group> groups;
   absl::flat_hash_map<std::string, uint32_t> model_index;
   std::vector<std::string> models;
+
+  uint32_t ModelIndex(absl::string_view model) {
+    auto [it, inserted] = model_index.try_emplace(model, static_cast<uint32_t>(models.size()));
+    if (inserted) models.emplace_back(model);
+    return it->second;
+  }
 };
 
 BlockBuilder::BlockBuilder(std::vector<Filter> filters, bool claude_only) : impl_(std::make_unique<Impl>()) {
@@ -94,15 +106,22 @@ void BlockBuilder::Add(const Entry& e) {
   for (const Filter& f : impl_->filters) {
     if (!f.Matches(e)) return;
   }
-  auto [it, inserted] = impl_->model_index.try_emplace(e.model, static_cast<uint32_t>(impl_->models.size()));
-  if (inserted) impl_->models.push_back(e.model);
-  impl_->recs.push_back(Impl::Rec{e.timestamp, e.tokens, e.requests, e.cost, it->second, e.priced()});
+  const uint32_t model = impl_->ModelIndex(e.model);
+  impl_->recs.push_back(Impl::Rec{e.timestamp, e.tokens, e.requests, e.cost, model, e.priced()});
+}
+
+void BlockBuilder::AddTotals(absl::string_view model, const Totals& totals) {
+  if (totals.empty()) return;
+  impl_->groups.push_back(Impl::Group{impl_->ModelIndex(model), totals});
 }
 
 absl::StatusOr<std::vector<UsageBlock>> BlockBuilder::Finish(absl::Time now) const {
-  std::vector<size_t> order(impl_->recs.size());
+  // Entries first, then groups (index recs.size() + g), sorted by time.
+  const size_t n_recs = impl_->recs.size();
+  auto time_of = [&](size_t i) { return i < n_recs ? impl_->recs[i].t : impl_->groups[i - n_recs].totals.first; };
+  std::vector<size_t> order(n_recs + impl_->groups.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return impl_->recs[a].t < impl_->recs[b].t; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return time_of(a) < time_of(b); });
   // `now` to the millisecond, like the timestamps it is compared with.
   const absl::Time now_ms = absl::FromUnixMillis(absl::ToUnixMillis(now));
 
@@ -135,18 +154,25 @@ absl::StatusOr<std::vector<UsageBlock>> BlockBuilder::Finish(absl::Time now) con
   };
 
   for (size_t i : order) {
-    const Impl::Rec& r = impl_->recs[i];
-    if (blocks.empty() || r.t >= blocks.back().end) {
+    const absl::Time t = time_of(i);
+    if (blocks.empty() || t >= blocks.back().end) {
       if (!blocks.empty()) {
         absl::Status s = close(blocks.back());
         if (!s.ok()) return s;
       }
       UsageBlock b;
-      b.start = FloorToUtcHour(r.t);
+      b.start = FloorToUtcHour(t);
       b.end = b.start + kUsageBlockLength;
       b.gap_before = blocks.empty() ? absl::ZeroDuration() : b.start - blocks.back().end;
       blocks.push_back(std::move(b));
     }
+    if (i >= n_recs) {
+      const Impl::Group& g = impl_->groups[i - n_recs];
+      if (!blocks.back().totals.Merge(g.totals)) return absl::OutOfRangeError("usage block sum overflows 64 bits");
+      used[g.model] = true;
+      continue;
+    }
+    const Impl::Rec& r = impl_->recs[i];
     scratch.timestamp = r.t;
     scratch.tokens = r.tokens;
     scratch.requests = r.requests;

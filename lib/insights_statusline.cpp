@@ -1,13 +1,23 @@
-// The status line Claude Code shows (see lib/tokenbook/insights.h).
+// The status line Claude Code shows (see lib/tokenbook/insights.h), and the
+// quarter-hour cache that keeps it fast on a large ledger.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 #include "tokenbook/insights.h"
+#include "tokenbook/posix_io.h"
 #include "tokenbook/status.h"
 
 namespace tokenbook {
@@ -40,6 +50,347 @@ std::optional<Micros> UsdAt(const rapidjson::Value* typed, const rapidjson::Valu
   return Micros(micros->value);
 }
 
+
+// ---------------------------------------------------------------------------
+// The status-line cache (cache/statusline.bin).
+//
+// Claude Code runs the status line after every message, so it must not read
+// the whole ledger each time. The cache holds what the line needs, summed
+// per UTC quarter hour — every entry's cost, and the Claude usage of each
+// model as Totals — plus each session's cost, for the ledger's bytes
+// [0, covered). A call reads the cache, scans only the lines appended since
+// (Ledger::ScanFrom) and, when there were any, writes the cache back.
+//
+// Exactness. Every figure is a sum over whole quarter hours, and every
+// window the line uses starts and ends on one: days, weeks and months begin
+// at local midnight, and time-zone offsets are multiples of 15 minutes (a
+// window that is not — a historical zone — is computed from the ledger
+// instead). Usage blocks begin and end on whole UTC hours, so a quarter
+// hour's usage lies in one block and BlockBuilder::AddTotals gives the
+// blocks a full scan gives. Entries may arrive in any time order.
+//
+// Validity. The cache names the ledger's device and inode and fingerprints
+// its first and last 4 KiB before `covered` (LedgerFingerprint); a ledger
+// replaced, truncated or rewritten near its end is read whole again.
+// A checksum (FNV-1a) ends the file, so a damaged cache is rebuilt rather
+// than believed. Deleting the cache is always safe. It is written to a
+// temporary file and renamed, so concurrent status lines see one whole cache
+// or another.
+
+constexpr char kCacheMagic[8] = {'t', 'k', 'b', 's', 'l', 'c', '0', '1'};
+constexpr uint64_t kByteOrderMark = 0x0102030405060708ull;
+constexpr int64_t kQuarterSeconds = 900;
+
+int64_t QuarterOf(absl::Time t) {
+  const int64_t s = absl::ToUnixSeconds(t);  // rounds toward negative infinity
+  return s >= 0 ? s / kQuarterSeconds : -((-s + kQuarterSeconds - 1) / kQuarterSeconds);
+}
+
+bool OnQuarter(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return true;
+  return absl::FromUnixSeconds(QuarterOf(t) * kQuarterSeconds) == t;
+}
+
+struct ModelUsage {
+  uint32_t model = 0;
+  Totals totals;
+};
+
+struct Quarter {
+  Micros cost;                     // every entry
+  std::vector<ModelUsage> claude;  // IsClaudeUsage entries, per model
+};
+
+struct SessionUsage {
+  Micros cost;
+  int64_t entries = 0;
+};
+
+struct StatusCache {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t covered = 0;
+  uint64_t head_hash = 0;
+  uint64_t tail_hash = 0;
+  absl::btree_map<int64_t, Quarter> quarters;
+  std::vector<std::string> models;
+  absl::flat_hash_map<std::string, uint32_t> model_index;
+  absl::flat_hash_map<std::string, SessionUsage> sessions;
+  bool overflow = false;
+
+  void Add(const Entry& e) {
+    Quarter& q = quarters[QuarterOf(e.timestamp)];
+    overflow |= !CheckedAdd(&q.cost, e.cost);
+    if (!e.session.empty()) {
+      SessionUsage& u = sessions[e.session];
+      overflow |= !CheckedAdd(&u.cost, e.cost);
+      ++u.entries;
+    }
+    if (!IsClaudeUsage(e)) return;
+    auto [it, inserted] = model_index.try_emplace(e.model, static_cast<uint32_t>(models.size()));
+    if (inserted) models.push_back(e.model);
+    for (ModelUsage& m : q.claude) {
+      if (m.model == it->second) {
+        overflow |= !m.totals.Add(e);
+        return;
+      }
+    }
+    q.claude.push_back(ModelUsage{it->second, Totals()});
+    overflow |= !q.claude.back().totals.Add(e);
+  }
+};
+
+class CacheWriter {
+ public:
+  void U64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void Str(absl::string_view v) {
+    U64(v.size());
+    out_.append(v.data(), v.size());
+  }
+  void Counts(const TokenCounts& t) {
+    for (int k = 0; k < kTokenKindCount; ++k) I64(t.by_kind[k].value());
+  }
+  std::string& out() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class CacheReader {
+ public:
+  explicit CacheReader(absl::string_view in) : in_(in) {}
+  bool U64(uint64_t* v) {
+    if (in_.size() < sizeof *v) return false;
+    std::memcpy(v, in_.data(), sizeof *v);
+    in_.remove_prefix(sizeof *v);
+    return true;
+  }
+  bool I64(int64_t* v) {
+    uint64_t u;
+    if (!U64(&u)) return false;
+    *v = static_cast<int64_t>(u);
+    return true;
+  }
+  bool Count(uint64_t* n, size_t min_bytes_each) {
+    return U64(n) && (min_bytes_each == 0 || *n <= in_.size() / min_bytes_each);
+  }
+  bool Str(std::string* v) {
+    uint64_t n;
+    if (!U64(&n) || n > in_.size()) return false;
+    v->assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Micro(Micros* v) {
+    int64_t x;
+    if (!I64(&x)) return false;
+    *v = Micros(x);
+    return true;
+  }
+  bool Counts(TokenCounts* t) {
+    for (int k = 0; k < kTokenKindCount; ++k) {
+      int64_t x;
+      if (!I64(&x)) return false;
+      t->by_kind[k] = Tokens(x);
+    }
+    return true;
+  }
+  bool Time(absl::Time* t) {
+    int64_t ns;
+    if (!I64(&ns)) return false;
+    *t = ns == INT64_MIN ? absl::InfinitePast() : ns == INT64_MAX ? absl::InfiniteFuture() : absl::FromUnixNanos(ns);
+    return true;
+  }
+  bool done() const { return in_.empty(); }
+
+ private:
+  absl::string_view in_;
+};
+
+int64_t NanosOf(absl::Time t) {
+  if (t == absl::InfinitePast()) return INT64_MIN;
+  if (t == absl::InfiniteFuture()) return INT64_MAX;
+  return absl::ToUnixNanos(t);
+}
+
+std::string EncodeCache(const StatusCache& c) {
+  CacheWriter w;
+  w.out().append(kCacheMagic, sizeof kCacheMagic);
+  w.U64(kByteOrderMark);
+  w.U64(c.dev);
+  w.U64(c.ino);
+  w.I64(c.covered);
+  w.U64(c.head_hash);
+  w.U64(c.tail_hash);
+  w.U64(c.models.size());
+  for (const std::string& m : c.models) w.Str(m);
+  w.U64(c.quarters.size());
+  for (const auto& [key, q] : c.quarters) {
+    w.I64(key);
+    w.I64(q.cost.value());
+    w.U64(q.claude.size());
+    for (const ModelUsage& m : q.claude) {
+      const Totals& t = m.totals;
+      w.U64(m.model);
+      w.I64(t.entries);
+      w.I64(t.requests);
+      w.I64(t.cost.value());
+      w.Counts(t.tokens);
+      w.I64(t.unpriced_entries);
+      w.Counts(t.unpriced_tokens);
+      w.I64(NanosOf(t.first));
+      w.I64(NanosOf(t.last));
+    }
+  }
+  w.U64(c.sessions.size());
+  for (const auto& [id, u] : c.sessions) {
+    w.Str(id);
+    w.I64(u.cost.value());
+    w.I64(u.entries);
+  }
+  w.U64(posix_io::Fnv1a(w.out()));  // a damaged cache is rebuilt, never believed
+  return std::move(w.out());
+}
+
+// False when `data` is not a whole cache of this version.
+bool DecodeCache(absl::string_view data, StatusCache* c) {
+  if (data.size() < sizeof kCacheMagic + sizeof(uint64_t) ||
+      std::memcmp(data.data(), kCacheMagic, sizeof kCacheMagic) != 0) {
+    return false;
+  }
+  uint64_t check;
+  std::memcpy(&check, data.data() + data.size() - sizeof check, sizeof check);
+  data.remove_suffix(sizeof check);
+  if (posix_io::Fnv1a(data) != check) return false;
+  CacheReader r(data.substr(sizeof kCacheMagic));
+  uint64_t bom = 0, n = 0;
+  if (!r.U64(&bom) || bom != kByteOrderMark) return false;
+  if (!r.U64(&c->dev) || !r.U64(&c->ino) || !r.I64(&c->covered) || !r.U64(&c->head_hash) || !r.U64(&c->tail_hash)) {
+    return false;
+  }
+  if (!r.Count(&n, 8)) return false;
+  c->models.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!r.Str(&c->models[i]) || !c->model_index.try_emplace(c->models[i], i).second) return false;
+  }
+  if (!r.Count(&n, 24)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t key;
+    Quarter q;
+    uint64_t m;
+    if (!r.I64(&key) || !r.Micro(&q.cost) || !r.Count(&m, 8 * 20)) return false;
+    q.claude.resize(m);
+    for (ModelUsage& u : q.claude) {
+      uint64_t model;
+      Totals& t = u.totals;
+      if (!r.U64(&model) || model >= c->models.size() || !r.I64(&t.entries) || !r.I64(&t.requests) ||
+          !r.Micro(&t.cost) || !r.Counts(&t.tokens) || !r.I64(&t.unpriced_entries) || !r.Counts(&t.unpriced_tokens) ||
+          !r.Time(&t.first) || !r.Time(&t.last)) {
+        return false;
+      }
+      u.model = static_cast<uint32_t>(model);
+    }
+    if (!c->quarters.try_emplace(key, std::move(q)).second) return false;
+  }
+  if (!r.Count(&n, 24)) return false;
+  c->sessions.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string id;
+    SessionUsage u;
+    if (!r.Str(&id) || !r.Micro(&u.cost) || !r.I64(&u.entries)) return false;
+    if (!c->sessions.try_emplace(std::move(id), u).second) return false;
+  }
+  return r.done();
+}
+
+std::string CachePath(const Ledger& ledger) { return absl::StrCat(ledger.dir(), "/cache/statusline.bin"); }
+
+bool ReadWholeFile(const std::string& path, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && st.st_size >= 0;
+  if (ok) {
+    out->resize(static_cast<size_t>(st.st_size));
+    absl::StatusOr<size_t> got = posix_io::PreadAll(fd, out->data(), out->size(), 0, path);
+    ok = got.ok() && *got == out->size();
+  }
+  ::close(fd);
+  return ok;
+}
+
+// Best effort: a cache that cannot be written is rebuilt next time.
+void WriteCache(const std::string& path, const std::string& data) {
+  const std::string dir = path.substr(0, path.rfind('/'));
+  ::mkdir(dir.c_str(), 0700);
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;
+  const bool ok = posix_io::WriteAll(fd, data.data(), data.size(), tmp).ok();
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+// The cache brought up to date with the ledger; nullopt when the ledger
+// cannot be read incrementally (the caller scans it whole).
+absl::StatusOr<std::optional<StatusCache>> UpToDateCache(const Ledger& ledger) {
+  const std::string ledger_path = ledger.ledger_path();
+  const int fd = ::open(ledger_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<StatusCache>(StatusCache());  // nothing logged yet
+    return posix_io::PosixError(errno, "cannot open", ledger_path);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return posix_io::PosixError(errno, "cannot stat", ledger_path);
+
+  const std::string path = CachePath(ledger);
+  StatusCache cache;
+  std::string data;
+  bool valid = ReadWholeFile(path, &data) && DecodeCache(data, &cache) && cache.dev == st.st_dev &&
+               cache.ino == st.st_ino && cache.covered <= st.st_size;
+  if (valid && cache.covered > 0) {
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> fp = posix_io::LedgerFingerprint(fd, ledger_path, cache.covered);
+    valid = fp.ok() && fp->first == cache.head_hash && fp->second == cache.tail_hash;
+  }
+  if (!valid) {
+    cache = StatusCache();
+    cache.dev = st.st_dev;
+    cache.ino = st.st_ino;
+  }
+  const int64_t begin = cache.covered;
+  absl::StatusOr<int64_t> end = ledger.ScanFrom(begin, [&](const Entry& e) { cache.Add(e); });
+  if (absl::IsUnimplemented(end.status())) return std::optional<StatusCache>();
+  if (!end.ok()) return end.status();
+  if (cache.overflow) return absl::OutOfRangeError("status line: a sum overflows 64 bits");
+  if (*end != begin || !valid) {
+    cache.covered = *end;
+    cache.head_hash = cache.tail_hash = 0;
+    if (*end > 0) {
+      TKB_ASSIGN_OR_RETURN(auto fp, posix_io::LedgerFingerprint(fd, ledger_path, *end));
+      cache.head_hash = fp.first;
+      cache.tail_hash = fp.second;
+    }
+    WriteCache(path, EncodeCache(cache));
+  }
+  return std::optional<StatusCache>(std::move(cache));
+}
+
+// Micro-dollars of the quarters in [w.start, w.end), both on quarter hours.
+absl::StatusOr<Micros> CostIn(const StatusCache& c, const BudgetWindow& w) {
+  Micros sum;
+  auto it = w.start == absl::InfinitePast() ? c.quarters.begin() : c.quarters.lower_bound(QuarterOf(w.start));
+  const auto stop = w.end == absl::InfiniteFuture() ? c.quarters.end() : c.quarters.lower_bound(QuarterOf(w.end));
+  for (; it != stop; ++it) {
+    if (!CheckedAdd(&sum, it->second.cost)) return absl::OutOfRangeError("status line: a sum overflows 64 bits");
+  }
+  return sum;
+}
+
 }  // namespace
 
 absl::StatusOr<StatusLineInput> ParseStatusLineInput(absl::string_view json) {
@@ -70,7 +421,7 @@ absl::StatusOr<StatusLineInput> ParseStatusLineInput(absl::string_view json) {
 }
 
 absl::StatusOr<StatusLine> ComputeStatusLine(const Ledger* ledger, const Config& config, const StatusLineInput& input,
-                                             absl::Time now) {
+                                             absl::Time now, bool use_cache) {
   StatusLine out;
   out.input = input;
   out.now = now;
@@ -91,6 +442,37 @@ absl::StatusOr<StatusLine> ComputeStatusLine(const Ledger* ledger, const Config&
     if (b.scope.kind != ScopeKind::kAll) continue;
     if (b.period == BudgetPeriod::kSession && input.session_id.empty()) continue;
     tracked.push_back(Tracked{&b, WindowFor(b.period, now, cal, input.session_id), Micros(0)});
+  }
+
+  // From the cache, when every window lies on quarter hours.
+  bool aligned = OnQuarter(day.start) && OnQuarter(day.end);
+  for (const Tracked& t : tracked) aligned = aligned && OnQuarter(t.window.start) && OnQuarter(t.window.end);
+  if (use_cache && aligned) {
+    TKB_ASSIGN_OR_RETURN(std::optional<StatusCache> cache, UpToDateCache(*ledger));
+    if (cache.has_value()) {
+      const auto session = input.session_id.empty() ? cache->sessions.end() : cache->sessions.find(input.session_id);
+      if (session != cache->sessions.end()) {
+        out.ledger_session_cost = session->second.cost;
+        out.session_entries = session->second.entries;
+      }
+      TKB_ASSIGN_OR_RETURN(out.today, CostIn(*cache, day));
+      BlockBuilder blocks;
+      for (const auto& [key, q] : cache->quarters) {
+        for (const ModelUsage& m : q.claude) blocks.AddTotals(cache->models[m.model], m.totals);
+      }
+      TKB_ASSIGN_OR_RETURN(std::vector<UsageBlock> all, blocks.Finish(now));
+      if (!all.empty() && all.back().active) out.block = std::move(all.back());
+      for (Tracked& t : tracked) {
+        if (t.budget->period == BudgetPeriod::kSession) {
+          t.spent = session == cache->sessions.end() ? Micros(0) : session->second.cost;
+        } else {
+          TKB_ASSIGN_OR_RETURN(t.spent, CostIn(*cache, t.window));
+        }
+        BudgetStatus s = ComputeBudgetStatus(*t.budget, t.spent, std::move(t.window));
+        if (!out.budget.has_value() || s.percent_bp > out.budget->percent_bp) out.budget = std::move(s);
+      }
+      return out;
+    }
   }
 
   BlockBuilder blocks({}, /*claude_only=*/true);

@@ -296,7 +296,8 @@ struct ScanChunk {
 // Cuts [0, limit) of the ledger into chunks of whole lines, in file order.
 class Chunker {
  public:
-  Chunker(int fd, const std::string& path, int64_t limit) : fd_(fd), path_(path), limit_(limit) {}
+  Chunker(int fd, const std::string& path, int64_t limit, int64_t begin = 0)
+      : fd_(fd), path_(path), pos_(begin), limit_(limit) {}
 
   // Fills `c` with the next whole lines; false when none is left before the
   // limit, the bytes in [pos(), limit()) being then a last line without a
@@ -744,6 +745,32 @@ class LedgerImpl final : public Ledger {
       }
     }
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> ScanFrom(int64_t begin, const std::function<void(const Entry&)>& fn,
+                                   std::vector<LedgerIssue>* issues) const override {
+    FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return PosixError(errno, "cannot open", path_);
+    TKB_ASSIGN_OR_RETURN(const int64_t size, FileSize(fd.get(), path_));
+    if (begin < 0 || begin > size) {
+      return absl::OutOfRangeError(absl::StrCat("offset ", begin, " is beyond the end of ", path_, " (", size, " bytes)"));
+    }
+    ::posix_fadvise(fd.get(), begin, 0, POSIX_FADV_SEQUENTIAL);
+    Chunker chunker(fd.get(), path_, size, begin);
+    const bool parallel = size - begin >= kParallelScanBytes && std::thread::hardware_concurrency() > 1;
+    ScanPass pass(&chunker, parallel ? kScanChunksInFlight : 1);
+    int64_t line_base = 0;
+    auto deliver = [&](const ScanChunk& c) {
+      size_t k = 0;
+      for (const ScanChunk::Issue& issue : c.issues) {
+        for (; k < issue.entries_before; ++k) fn(c.entries[k]);
+        if (issues != nullptr) issues->push_back(LedgerIssue{path_, line_base + issue.line, issue.message});
+      }
+      for (; k < c.count; ++k) fn(c.entries[k]);
+      line_base += c.lines;
+    };
+    TKB_RETURN_IF_ERROR(pass.Run(parallel, deliver));
+    return chunker.pos();
   }
 
   absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {

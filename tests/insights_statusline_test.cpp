@@ -3,13 +3,17 @@
 // line's figures from one pass over a crafted ledger.
 #include <stdlib.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include <doctest/doctest.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "tokenbook/config.h"
@@ -159,6 +163,119 @@ TEST_CASE("Status line: session, today, the active block, burn rate and the most
   line = ComputeStatusLine(ledger->get(), *config, StatusLineInput{}, Utc(2026, 4, 11, 1, 0));
   REQUIRE(line.ok());
   CHECK(FormatStatusLine(*line) == "today $0.00 | no active block | monthly 8%");
+}
+
+// The line from the quarter-hour cache must equal the line from a full scan,
+// whatever the zone, the order of the timestamps and the moment of the call.
+void ExpectCachedEqualsScan(const Ledger* ledger, const Config& config, const StatusLineInput& in, absl::Time now) {
+  absl::StatusOr<StatusLine> cached = ComputeStatusLine(ledger, config, in, now, /*use_cache=*/true);
+  absl::StatusOr<StatusLine> scanned = ComputeStatusLine(ledger, config, in, now, /*use_cache=*/false);
+  REQUIRE_MESSAGE(cached.ok(), cached.status().ToString());
+  REQUIRE_MESSAGE(scanned.ok(), scanned.status().ToString());
+  CHECK(StatusLineJson(*cached) == StatusLineJson(*scanned));
+  CHECK(cached->session_entries == scanned->session_entries);
+  CHECK(cached->block.has_value() == scanned->block.has_value());
+  if (cached->block.has_value() && scanned->block.has_value()) {
+    CHECK(cached->block->totals == scanned->block->totals);
+    CHECK(cached->block->models == scanned->block->models);
+    CHECK(cached->block->start == scanned->block->start);
+  }
+}
+
+TEST_CASE("Status line: the cache gives the figures of a full scan, read incrementally") {
+  for (const char* zone : {"UTC", "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham"}) {
+    CAPTURE(zone);
+    TempDir dir;
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir.path());
+    REQUIRE(ledger.ok());
+    absl::StatusOr<Config> config = ParseConfig(
+        absl::StrCat("time_zone = \"", zone, "\"\n[budgets]\ndaily = 10\nweekly = 40\nmonthly = 100\nsession = 5\n"),
+        "config.toml");
+    REQUIRE(config.ok());
+    StatusLineInput in;
+    in.session_id = "s-3";
+    std::mt19937_64 rng(42);
+    const absl::Time base = Utc(2026, 4, 1);
+    const absl::Time now = Utc(2026, 4, 20, 21, 7, 13);
+    const char* models[] = {"claude-opus-4-6", "claude-sonnet-4-5", "gpt-5"};
+    for (int round = 0; round < 6; ++round) {
+      // Out of time order on purpose: each round spreads over three weeks.
+      std::vector<Entry> batch;
+      for (int i = 0; i < 150; ++i) {
+        Entry e = Spend(base + absl::Seconds(static_cast<int64_t>(rng() % (20 * 86400 + 80000))),
+                        static_cast<int64_t>(rng() % 400'000), absl::StrCat("s-", rng() % 7));
+        const char* model = models[rng() % 3];
+        e.model = model;
+        e.provider = absl::StartsWith(model, "claude") ? "anthropic" : "openai";
+        e.tokens.by_kind[0] = Tokens(static_cast<int64_t>(rng() % 5000));
+        e.tokens.by_kind[1] = Tokens(static_cast<int64_t>(rng() % 900));
+        batch.push_back(std::move(e));
+      }
+      // A burst just before `now`, so a block is active.
+      batch.push_back(Spend(now - absl::Minutes(70 + round), 120'000, "s-3"));
+      REQUIRE((*ledger)->AppendBatch(std::move(batch)).ok());
+      ExpectCachedEqualsScan(ledger->get(), *config, in, now);
+      ExpectCachedEqualsScan(ledger->get(), *config, in, now + absl::Hours(round * 7));
+    }
+    struct stat st;
+    CHECK(::stat((dir.path() + "/cache/statusline.bin").c_str(), &st) == 0);
+  }
+}
+
+TEST_CASE("Status line: the cache notices a torn line, a replaced ledger and a damaged cache") {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir.path());
+  REQUIRE(ledger.ok());
+  absl::StatusOr<Config> config = ParseConfig("[budgets]\ndaily = 10\n", "config.toml");
+  REQUIRE(config.ok());
+  StatusLineInput in;
+  in.session_id = "S";
+  const absl::Time now = Utc(2026, 4, 10, 21, 5);
+  REQUIRE((*ledger)->Append(Spend(Utc(2026, 4, 10, 20), kDollar, "S")).ok());
+  absl::StatusOr<StatusLine> line = ComputeStatusLine(ledger->get(), *config, in, now);
+  REQUIRE(line.ok());
+  CHECK(line->today == Micros(kDollar));
+
+  // A write in progress (no newline yet) is left for the next call.
+  const std::string path = (*ledger)->ledger_path();
+  {
+    std::ofstream out(path, std::ios::app);
+    out << R"({"v":1,"id":"01KAAAAAAAAAAAAAAAAAAAAAAA","ts":"2026-04-10T20:30:00.000Z","mod)";
+  }
+  line = ComputeStatusLine(ledger->get(), *config, in, now);
+  REQUIRE(line.ok());
+  CHECK(line->today == Micros(kDollar));
+  // The next append closes the torn line (skipped) and adds its own.
+  REQUIRE((*ledger)->Append(Spend(Utc(2026, 4, 10, 20, 40), 250'000, "S")).ok());
+  ExpectCachedEqualsScan(ledger->get(), *config, in, now);
+  line = ComputeStatusLine(ledger->get(), *config, in, now);
+  REQUIRE(line.ok());
+  CHECK(line->today == Micros(1'250'000));
+  CHECK(line->session_entries == 2);
+
+  // The ledger replaced by another file (a checkout, a restore): read whole again.
+  ledger->reset();
+  std::filesystem::remove(path);
+  ledger = Ledger::Open(dir.path());
+  REQUIRE(ledger.ok());
+  REQUIRE((*ledger)->Append(Spend(Utc(2026, 4, 10, 9), 3 * kDollar, "T")).ok());
+  line = ComputeStatusLine(ledger->get(), *config, in, now);
+  REQUIRE(line.ok());
+  CHECK(line->today == Micros(3 * kDollar));
+  CHECK_FALSE(line->ledger_session_cost.has_value());
+
+  // A damaged cache is rebuilt, never trusted.
+  const std::string cache = dir.path() + "/cache/statusline.bin";
+  for (size_t keep : {size_t{0}, size_t{7}, size_t{60}}) {
+    std::filesystem::resize_file(cache, keep);
+    ExpectCachedEqualsScan(ledger->get(), *config, in, now);
+  }
+  {
+    std::fstream f(cache, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-9, std::ios::end);
+    f.put('\x7f');
+  }
+  ExpectCachedEqualsScan(ledger->get(), *config, in, now);
 }
 
 TEST_CASE("Status line without a ledger shows the input's figures") {

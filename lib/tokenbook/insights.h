@@ -124,6 +124,13 @@ class BlockBuilder {
 
   void Add(const Entry& e);
 
+  // Adds a group of entries of one model at once, as if each had been
+  // added (the caller has applied the filters): `totals` is their sum, with
+  // first and last their earliest and latest times. The group must lie
+  // within one UTC clock hour (e.g. a quarter hour's usage), so that no
+  // block boundary can fall inside it.
+  void AddTotals(absl::string_view model, const Totals& totals);
+
   // The blocks in chronological order, the active one (if any) flagged and
   // projected at `now`. OutOfRange if a sum overflows 64 bits.
   absl::StatusOr<std::vector<UsageBlock>> Finish(absl::Time now) const;
@@ -392,10 +399,15 @@ struct StatusLine {
   std::optional<BudgetStatus> budget;  // the most used budget
 };
 
-// Computes the figures from one Scan of `ledger` (null: no ledger; only the
-// input's figures are shown).
+// Computes the figures (`ledger` null: no ledger; only the input's figures
+// are shown). With `use_cache`, from cache/statusline.bin beside the ledger:
+// per-quarter-hour sums brought up to date by reading only the lines
+// appended since the last call, so the cost does not grow with the ledger
+// (the first call, or one after the ledger was replaced, reads it whole and
+// writes the cache). Without, or when a window does not lie on quarter
+// hours, from one Scan of the whole ledger. Both give the same figures.
 absl::StatusOr<StatusLine> ComputeStatusLine(const Ledger* ledger, const Config& config, const StatusLineInput& input,
-                                             absl::Time now);
+                                             absl::Time now, bool use_cache = true);
 
 // The one line, without a newline.
 std::string FormatStatusLine(const StatusLine& line);

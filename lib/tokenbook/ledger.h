@@ -93,6 +93,21 @@ class Ledger {
   virtual absl::Status Scan(const std::function<void(const Entry&)>& fn,
                             std::vector<LedgerIssue>* issues = nullptr) const = 0;
 
+  // Calls `fn` for every valid entry of the lines that start at byte
+  // `begin` (0, or the end of an earlier scan's last line) and are complete
+  // now, in file order, and returns the offset just after the last of them:
+  // where the next incremental scan starts. A last line without its newline
+  // (a write in progress, or a tear that the next append will close) is left
+  // for that next scan. Line numbers in `issues` count from `begin`.
+  // OutOfRange when `begin` lies beyond the end of the ledger.
+  virtual absl::StatusOr<int64_t> ScanFrom(int64_t begin, const std::function<void(const Entry&)>& fn,
+                                           std::vector<LedgerIssue>* issues = nullptr) const {
+    (void)begin;
+    (void)fn;
+    (void)issues;
+    return absl::UnimplementedError("this ledger cannot be scanned from an offset");
+  }
+
   // True when an entry with this source key is in the ledger.
   //
   // The index behind it holds, per key, a 64-bit hash and where the line
