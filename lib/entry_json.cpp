@@ -5,14 +5,9 @@
 // number ever passes through a double.
 #include "tokenbook/entry_json.h"
 
-// RapidJSON's SSE2 paths scan strings and whitespace 16 bytes at a time.
-// They load aligned 16-byte blocks, which may extend past the NUL that ends
-// the text: EntryDecoder's buffer carries 16 zero bytes of padding for that.
-// This is the only file that parses in situ, so no other code depends on the
-// padding.
-#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
-#define RAPIDJSON_SSE2
-#endif
+// RapidJSON's SSE2 scanning (CMakeLists.txt) loads aligned 16-byte blocks,
+// which may extend past the NUL that ends the text: EntryDecoder's buffer
+// carries 16 zero bytes of padding for that.
 
 #include <algorithm>
 #include <array>

@@ -7,11 +7,17 @@
 // response bodies are small and rare: a reused DOM.
 #include "tokenbook/ingest_internal.h"
 
+// RapidJSON's SSE2 scanning (CMakeLists.txt) loads aligned 16-byte blocks,
+// which in situ may reach up to 15 bytes past the NUL that ends the text:
+// every line is parsed in a copy padded with that many zero bytes
+// (PaddedCopy), so no read leaves the buffer.
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -352,9 +358,22 @@ class ClaudeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Cla
 
 }  // namespace
 
+char* ingest_internal::PaddedCopy(const char* line, size_t size, std::vector<char>* buf) {
+  constexpr size_t kPadding = 16;
+  constexpr size_t kKeep = size_t{4} << 20;  // a buffer grown past this by a huge line is not kept
+  const size_t need = size + 1 + kPadding;
+  if (buf->size() < need || (buf->size() > kKeep && need <= kKeep)) {
+    std::vector<char>(std::max(need, std::min(kKeep, 2 * buf->size()))).swap(*buf);
+  }
+  std::memcpy(buf->data(), line, size);
+  std::memset(buf->data() + size, 0, 1 + kPadding);
+  return buf->data();
+}
+
 struct ClaudeCodeLineParser::State {
   rapidjson::Reader reader;
   ClaudeHandler handler;
+  std::vector<char> copy;  // the line being parsed, padded (PaddedCopy)
 };
 
 ClaudeCodeLineParser::ClaudeCodeLineParser() : state_(std::make_unique<State>()) {}
@@ -372,8 +391,7 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
   // document early and is reported as invalid JSON below.
   ClaudeHandler& h = state_->handler;
   h.Reset();
-  line[size] = '\0';
-  rapidjson::InsituStringStream in(line);
+  rapidjson::InsituStringStream in(ingest_internal::PaddedCopy(line, size, &state_->copy));
   rapidjson::ParseResult ok =
       state_->reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(in, h);
   if (ok && in.Tell() < size) {
@@ -542,8 +560,8 @@ CodexLineKind ParseCodexLine(char* line, size_t size, CodexContext* ctx, rapidjs
                            text.find("turn.completed") != absl::string_view::npos ||
                            text.find("\"result\"") != absl::string_view::npos || text.find("\\u") != absl::string_view::npos;
   if (!interesting) return CodexLineKind::kOther;
-  line[size] = '\0';
-  doc->ParseInsitu<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(line);
+  thread_local std::vector<char> copy;
+  doc->ParseInsitu<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(PaddedCopy(line, size, &copy));
   if (doc->HasParseError() || !doc->IsObject()) {
     if (text.find("usage") == absl::string_view::npos) return CodexLineKind::kOther;
     *reason = doc->HasParseError()

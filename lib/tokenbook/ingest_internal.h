@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -41,8 +42,12 @@ struct CodexContext {
 
 enum class CodexLineKind { kOther, kUsage, kUnusable };
 
-// Parses one rollout line in place (the buffer must have room for a NUL at
-// line[size]).
+// The `size` bytes at `line` copied into `buf` (grown as needed), followed
+// by a NUL and 16 zero bytes: what RapidJSON's SIMD scanning may read past
+// the end of a text it parses in place. Returns buf->data().
+char* PaddedCopy(const char* line, size_t size, std::vector<char>* buf);
+
+// Parses one rollout line (in a padded copy; `line` itself is not changed).
 CodexLineKind ParseCodexLine(char* line, size_t size, CodexContext* ctx, rapidjson::Document* doc, Entry* entry,
                              std::string* reason);
 
