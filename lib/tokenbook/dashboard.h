@@ -116,7 +116,7 @@ class DashboardBuilder {
 std::string DashboardHtml(const Dashboard& dashboard);
 
 // `s` safe as HTML text or a quoted attribute value: & < > " ' as
-// character references, control characters (other than none) as spaces.
+// character references, control characters as spaces.
 std::string HtmlEscape(absl::string_view s);
 
 }  // namespace v1
