@@ -33,6 +33,7 @@ void RegisterAnomaliesCommand(CLI::App& root, GlobalOptions& global, std::vector
 void RegisterSuggestCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterRouteCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterStatusLineCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterDashboardCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 // More Register* declarations go above this line.
 
 }  // namespace tokenbook::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   RegisterSuggestCommand(app, global, commands);
   RegisterRouteCommand(app, global, commands);
   RegisterStatusLineCommand(app, global, commands);
+  RegisterDashboardCommand(app, global, commands);
   // More Register* calls go above this line.
 
   try {
