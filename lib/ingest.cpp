@@ -10,6 +10,7 @@
 // never by the whole history.
 #include "tokenbook/ingest.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -301,8 +302,12 @@ std::map<std::string, FileState> LoadState(const std::string& path, const std::s
 
 absl::Status SaveState(const std::string& path, IngestSource source, const std::map<std::string, FileState>& state,
                        const std::string& ledger_path) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
+  // cache/ in the ledger directory, private like the rest of it (0700, as
+  // the ledger and the budget service create it; not the umask's 0755).
+  const std::string cache_dir = fs::path(path).parent_path().string();
+  if (::mkdir(cache_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return PosixError(errno, "cannot create directory", cache_dir);
+  }
   TKB_ASSIGN_OR_RETURN(const LedgerMark mark, MarkLedger(ledger_path, CurrentSize(ledger_path)));
   rapidjson::StringBuffer buf;
   {
@@ -361,8 +366,11 @@ absl::Status SaveState(const std::string& path, IngestSource source, const std::
     w.EndObject();
     buf.Put('\n');
   }
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A name of this call's own: threads of one process may save at once, and
+  // must not write into each other's temporary file.
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return PosixError(errno, "cannot create", tmp);
   absl::Status s = WriteAll(fd, buf.GetString(), buf.GetSize(), tmp);
   ::close(fd);

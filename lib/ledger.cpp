@@ -24,6 +24,9 @@
 // map. A million keys cost about 17 MB instead of the ~200 MB that strings
 // of keys and ids took.
 //
+// A write that fails part-way is cut back off (ftruncate to where it began,
+// still under the lock), so a failed append leaves nothing behind.
+//
 // Reads never take the lock, except once at the very end when the file does
 // not end with a newline: a shared lock then waits out any write in flight,
 // so that only a real crash is reported as a torn line.
@@ -900,14 +903,12 @@ class LedgerImpl final : public Ledger {
     }
 
     absl::Status written = WriteAll(fd_, data, length, path_);
-    if (!written.ok()) {
-      // Part of it may be on disk; the next writer will find out.
-      known_end_ = -1;
-      return written;
+    if (written.ok() && options_.durability == Durability::kFsync && ::fsync(fd_) != 0) {
+      written = PosixError(errno, "cannot fsync", path_);
     }
-    if (options_.durability == Durability::kFsync && ::fsync(fd_) != 0) {
+    if (!written.ok()) {
       known_end_ = -1;
-      return PosixError(errno, "cannot fsync", path_);
+      return UndoFailedWriteLocked(size, written);
     }
     const int64_t end = size + static_cast<int64_t>(length);
     known_end_ = end;
@@ -931,6 +932,25 @@ class LedgerImpl final : public Ledger {
     file_lock.Release();
     if (keys_loaded_ && options.refresh_cache) MaybePersistKeysLocked(false).IgnoreError();
     return absl::OkStatus();
+  }
+
+  // A write that failed part-way (a full disk, a file-size limit, an I/O
+  // error) may have left part of a line, or whole lines of a batch, that the
+  // caller is told were not appended. We still hold LOCK_EX, so every byte
+  // past `size` is ours: cutting them off keeps "an error means nothing was
+  // appended" true, and leaves no half line behind for readers to skip.
+  // Nothing acknowledged is ever touched: `size` is where this write began.
+  absl::Status UndoFailedWriteLocked(int64_t size, const absl::Status& error) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    int rc;
+    do {
+      rc = ::ftruncate(fd_, static_cast<off_t>(size));
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0) return absl::Status(error.code(), absl::StrCat(error.message(), "; nothing was appended"));
+    const int err = errno;
+    return absl::Status(error.code(),
+                        absl::StrCat(error.message(), "; part of the write may remain as a torn line (cannot truncate: ",
+                                     std::strerror(err), ")"));
   }
 
   // After fork(), the child shares our open file description and with it

@@ -7,7 +7,9 @@
 // ledger file, so any number of threads and processes may append at once
 // without torn or lost lines. A crash can leave one partial last line: readers
 // report it (file:line) and skip it, and the next writer starts a fresh line.
-// Nothing ever rewrites or deletes a byte of the ledger.
+// Nothing ever rewrites or deletes an appended entry. An append that fails
+// (a full disk, a file-size limit) returns an error and leaves nothing: the
+// bytes of a write cut short are truncated off again under the lock.
 //
 // Thread safety: a Ledger may be shared by threads; every method is safe to
 // call concurrently.
