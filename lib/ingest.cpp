@@ -428,11 +428,11 @@ class FileReader {
     size_t held = 0;               // bytes in buf_
     bool skipping_long = false;    // inside a line longer than kMaxLineBytes
     int64_t long_start = 0;
-    if (buf_.size() < kReadChunk + 1) buf_.resize(kReadChunk + 1);
+    if (Room() < kReadChunk) buf_.resize(kReadChunk + kSlack);
     for (;;) {
-      if (held == buf_.size() - 1) {
-        if (buf_.size() - 1 < kMaxLineBytes) {
-          buf_.resize(std::min(kMaxLineBytes, (buf_.size() - 1) * 2) + 1);
+      if (held == Room()) {
+        if (Room() < kMaxLineBytes) {
+          buf_.resize(std::min(kMaxLineBytes, Room() * 2) + kSlack);
         } else {
           // One line fills the largest buffer: skip to its end.
           if (!skipping_long) {
@@ -443,7 +443,7 @@ class FileReader {
           held = 0;
         }
       }
-      const size_t want = buf_.size() - 1 - held;
+      const size_t want = Room() - held;
       absl::StatusOr<size_t> got = PreadAll(fd, buf_.data() + held, want, pos, job.file->path);
       if (!got.ok()) {
         out->error = got.status();
@@ -477,8 +477,8 @@ class FileReader {
     }
     ::close(fd);
     out->end = skipping_long ? long_start : line_start;
-    if (buf_.size() > 4 * kReadChunk) {
-      std::vector<char>(kReadChunk + 1).swap(buf_);  // do not keep a huge line's buffer
+    if (Room() > 4 * kReadChunk) {
+      std::vector<char>(kReadChunk + kSlack).swap(buf_);  // do not keep a huge line's buffer
     }
   }
 
@@ -496,7 +496,7 @@ class FileReader {
     bool usage = false;
     bool unusable = false;
     if (source_ == IngestSource::kClaudeCode) {
-      const LineKind k = claude_.Parse(line, len, job.file->folder, &scratch_, &total, &reason);
+      const LineKind k = claude_.Parse(line, len, job.file->folder, &scratch_, &total, &reason, /*padded=*/true);
       usage = k == LineKind::kUsage;
       unusable = k == LineKind::kUnusable;
     } else {
@@ -563,6 +563,11 @@ class FileReader {
   const IngestOptions& options_;
   ClaudeCodeLineParser claude_;
   rapidjson::Document doc_;
+  // Bytes read, then kSlack more: the NUL written after a line and the 16
+  // bytes past it that RapidJSON's SIMD scanning may read (Room() is what
+  // holds file bytes).
+  static constexpr size_t kSlack = 1 + 16;
+  size_t Room() const { return buf_.size() < kSlack ? 0 : buf_.size() - kSlack; }
   std::vector<char> buf_;
   Entry scratch_;
   absl::flat_hash_map<std::string, size_t> index_;
@@ -615,7 +620,9 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
   if (hw == 0) hw = 2;
   const size_t threads = std::max<size_t>(
       1, std::min<size_t>(options.threads > 0 ? static_cast<size_t>(options.threads) : std::min(hw, 4u), jobs.size()));
-  const size_t window = threads * 2;  // results in flight
+  // Results in flight: enough that a worker on a large file does not stall
+  // the others behind the file order.
+  const size_t window = threads * 8;
   std::mutex mu;
   std::condition_variable changed;
   std::vector<std::unique_ptr<FileResult>> ready(jobs.size());

@@ -380,18 +380,30 @@ ClaudeCodeLineParser::ClaudeCodeLineParser() : state_(std::make_unique<State>())
 ClaudeCodeLineParser::~ClaudeCodeLineParser() = default;
 
 LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view folder_project, Entry* entry,
-                                     int64_t* total, std::string* reason) {
+                                     int64_t* total, std::string* reason, bool padded) {
   // Only a line that names "usage" can carry it (a key spelled with \u
   // escapes would hide it, so such lines are parsed too). memmem, not
-  // string_view::find: the latter compares at every '"', and JSON is full of them.
-  if (::memmem(line, size, "\"usage\"", 7) == nullptr && ::memmem(line, size, "\\u", 2) == nullptr) {
-    return LineKind::kOther;
-  }
+  // string_view::find: the latter compares at every '"', and JSON is full of
+  // them. A response line ends with its usage (message.usage, then a few
+  // short fields), so the last kilobyte is searched first: a long message
+  // is then recognised without a scan of its text.
+  constexpr size_t kTail = 1024;
+  const bool names_usage =
+      size > kTail ? ::memmem(line + size - kTail, kTail, "\"usage\"", 7) != nullptr ||
+                         ::memmem(line, size - kTail + 6, "\"usage\"", 7) != nullptr
+                   : ::memmem(line, size, "\"usage\"", 7) != nullptr;
+  if (!names_usage && ::memmem(line, size, "\\u", 2) == nullptr) return LineKind::kOther;
   // In-place parsing needs a terminator; a NUL inside the line ends the
   // document early and is reported as invalid JSON below.
   ClaudeHandler& h = state_->handler;
   h.Reset();
-  rapidjson::InsituStringStream in(ingest_internal::PaddedCopy(line, size, &state_->copy));
+  char* text = line;
+  if (padded) {
+    line[size] = '\0';
+  } else {
+    text = ingest_internal::PaddedCopy(line, size, &state_->copy);
+  }
+  rapidjson::InsituStringStream in(text);
   rapidjson::ParseResult ok =
       state_->reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(in, h);
   if (ok && in.Tell() < size) {

@@ -142,8 +142,7 @@ absl::StatusOr<std::vector<Entry>> ParseUsageDocument(IngestSource source, absl:
 // What one line of a log gave.
 enum class LineKind { kOther, kUsage, kUnusable };
 
-// Parses one Claude Code transcript line (no newline; the buffer is
-// modified: it is parsed in place). kUsage fills `entry` (not priced) and
+// Parses one Claude Code transcript line (no newline). kUsage fills `entry` (not priced) and
 // `total` (the token total, to pick among copies); kUnusable sets `reason`.
 class ClaudeCodeLineParser {
  public:
@@ -153,9 +152,12 @@ class ClaudeCodeLineParser {
   ClaudeCodeLineParser& operator=(const ClaudeCodeLineParser&) = delete;
 
   // `folder_project`: the project when the line names no cwd (the
-  // transcript's folder name).
+  // transcript's folder name). `padded`: the caller's buffer has 17 bytes
+  // of slack after the line (line[size] may be written, the 16 bytes after
+  // it read), so it is parsed where it is; else in a padded copy and `line`
+  // is left as it was.
   LineKind Parse(char* line, size_t size, absl::string_view folder_project, Entry* entry, int64_t* total,
-                 std::string* reason);
+                 std::string* reason, bool padded = false);
 
  private:
   struct State;
