@@ -1136,7 +1136,7 @@ class LedgerImpl final : public Ledger {
     absl::StatusOr<LineReader::Result> r = lines.Next(&line, &line_offset);
     if (!r.ok() || *r != LineReader::Result::kLine) return;
     rapidjson::Document header;
-    header.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
+    header.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(line.data(), line.size());
     if (header.HasParseError() || !header.IsObject()) return;
     auto int_field = [&](const rapidjson::Value& obj, const char* name, int64_t* out) {
       auto it = obj.FindMember(name);
@@ -1208,7 +1208,7 @@ class LedgerImpl final : public Ledger {
     }
     cache_keys_end_ = line_offset;
     rapidjson::Document trailer;
-    trailer.Parse(line.data(), line.size());
+    trailer.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
     int64_t listed = 0;
     if (trailer.HasParseError() || !trailer.IsObject() || !int_field(trailer, "count", &listed) || listed != count ||
         static_cast<size_t>(count) != KeyCountLocked() || string_field(trailer, "fnv1a64") != Hex64(hash)) {
