@@ -186,13 +186,16 @@ class ClaudeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Cla
         next = Frame::kCacheCreation;
         sides_[s].has_split = true;
         break;
-      default: break;
+      default:
+        if (field_ != Field::kNone) Wrong("an object");  // a token count must not be one
+        break;
     }
     field_ = Field::kNone;
     return Push(next, side);
   }
   bool EndObject(rapidjson::SizeType) { return Pop(); }
   bool StartArray() {
+    if (field_ != Field::kNone && depth_ > 0 && depth_ <= kMaxTracked) Wrong("an array");
     field_ = Field::kNone;
     return Push(Frame::kSkip, 0);
   }
