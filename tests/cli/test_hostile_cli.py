@@ -122,14 +122,11 @@ def test_a_bad_ledger_line_is_reported_by_file_line_and_field_and_skipped(root, 
 
 
 @pytest.mark.parametrize("value, needle", [
-    ("18446744073709551616", "--input"), ("1e400", "--input"), ("-1", "--input"), ("12\x00", "--input")])
+    ("18446744073709551616", "--input"), ("1e400", "--input"), ("-1", "--input")])
 def test_log_refuses_numbers_beyond_64_bits_and_writes_nothing(root, value, needle):
     ledger = make_ledger(root, GOOD)
     before = digest(ledger)
-    try:
-        result = run(root, "log", "--model", "claude-sonnet-4-5", "--input", value, "--output", "1")
-    except ValueError:  # a NUL cannot even reach argv
-        return
+    result = run(root, "log", "--model", "claude-sonnet-4-5", "--input", value, "--output", "1")
     assert result.returncode != 0
     assert needle in result.stderr.decode()
     assert digest(ledger) == before
