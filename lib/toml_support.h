@@ -97,9 +97,15 @@ inline absl::string_view TypeName(const toml::node& node) {
 // U+00A1..U+0499 and U+2D6E..U+3167 that question reaches
 // __builtin_unreachable(): undefined behaviour on a typo such as `[café]`
 // (found by fuzz/config_toml). So a document is first scanned for them, with
-// an error of our own: "source:line:column: invalid TOML: ...".
+// an error of our own: "source:line:column: invalid TOML: ...". A quote
+// opens a string only at the start of a token, as toml++ sees tokens: in a
+// value, `x = 1a["é"`, toml++ reads ahead over a bare token until a blank,
+// newline, `,`, `]`, `}` or `#`, and looks at the é (found by fuzzing).
 [[nodiscard]] inline absl::Status CheckAsciiOutsideStrings(absl::string_view text, absl::string_view source) {
   int64_t line = 1, column = 1;  // column in characters, as toml++ counts them
+  bool in_bare = false;           // inside a bare token (key, number, date, ...)
+  bool in_value = false;          // after `=` (or inside an array that began after one)
+  int arrays = 0;                 // arrays open in the current value
   size_t i = 0;
   const size_t n = text.size();
   auto starts = [&](absl::string_view s) { return text.substr(i, s.size()) == s; };
@@ -116,6 +122,8 @@ inline absl::string_view TypeName(const toml::node& node) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == '#') {
       while (i < n && text[i] != '\n') step();
+    } else if ((c == '"' || c == '\'') && in_bare) {
+      step();
     } else if (starts("\"\"\"") || starts("'''")) {
       const absl::string_view close = text.substr(i, 3);
       for (int k = 0; k < 3; ++k) step();
@@ -137,6 +145,24 @@ inline absl::string_view TypeName(const toml::node& node) {
                                                      ": invalid TOML: a character beyond ASCII outside a string "
                                                      "or comment (a key that needs one must be quoted)"));
     } else {
+      if (c == '\n') {
+        if (arrays == 0) in_value = false;
+        in_bare = false;
+      } else if (c == ' ' || c == '\t' || c == '\r' || c == ',' || c == '}') {
+        in_bare = false;
+      } else if (c == ']') {
+        if (arrays > 0) --arrays;
+        in_bare = false;
+      } else if (c == '=') {
+        in_value = true;
+        in_bare = false;
+      } else if (c == '[' || c == '{') {
+        if (!in_bare && in_value && c == '[') ++arrays;
+      } else if (c == '.' && !in_value) {
+        in_bare = false;  // a dotted key: `a."b"`
+      } else {
+        in_bare = true;
+      }
       step();
     }
   }

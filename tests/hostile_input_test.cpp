@@ -109,11 +109,21 @@ TEST_CASE("Hostile config and rate tables: errors name the line") {
       {"[budgets]\nmonthly = 1e400\n", "config.toml:2"},
       {"[budgets]\nmonthly = -1\n", "config.toml:2"},
       {"[budgets]\nmonthly = " + std::string(100'000, '[') + "\n", "config.toml:2"},
+      // toml++ 3.3 reached __builtin_unreachable() on these (found by fuzz_config_toml).
+      {"[caf\xc3\xa9]\n", "config.toml:1:5: invalid TOML: a character beyond ASCII"},
+      {"[budgets]\nmonthly = 0000000000\"\xd0\xb2\"\n", "config.toml:2:22"},
+      {"[budgets]\nmonthly =  1mon1[\"r\xc2\xbc" "C\"\n", "config.toml:2:"},
+      {"[budgets]\nmonthly = [}]\n", "config.toml:2"},
+      // libstdc++'s regex compiler overflowed a long on this (found by fuzz_config_toml).
+      {"[[router.rules]]\npattern = \"a{99999999999999999999}\"\ntier = \"top\"\n", "config.toml:2:11"},
+      {"[[router.rules]]\npattern = \"(a)\\\\99999999999999999999\"\ntier = \"top\"\n", "beyond 999999"},
   };
   for (const auto& [text, needle] : config_cases) {
     CAPTURE(needle);
     ExpectError(tokenbook::ParseConfig(text, "config.toml").status(), needle);
   }
+  // Valid TOML with such characters in strings, quoted keys and comments still reads.
+  CHECK(tokenbook::ParseConfig("# caf\xc3\xa9\ntime_zone = \"UTC\" # \xc3\xbc\n", "config.toml").ok());
   const std::string head = "schema = 1\nas_of = \"2026-01-01\"\n[[models]]\nid = \"m\"\nprovider = \"p\"\n";
   for (const std::string& bad : {std::string("input = 1e400\n"), std::string("input = 18446744073709551616\n"),
                                  std::string("input = -1\n"), std::string("input = \"3\xff\"\n")}) {
