@@ -329,7 +329,8 @@ class LineReader {
     rapidjson::Reader reader;
     rapidjson::StringStream stream(buffer_.assign(line.data(), line.size()).c_str());
     const rapidjson::ParseResult ok =
-        reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(stream, handler);
+        reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag |
+                     rapidjson::kParseIterativeFlag>(stream, handler);
     if (handler.not_object()) return bad("", "not a JSON object");
     if (!ok) {
       return bad("", absl::StrCat("invalid JSON at column ", ok.Offset() + 1, ": ",

@@ -224,7 +224,7 @@ std::string EncodeHold(const SharedHold& h) {
 
 std::optional<SharedHold> DecodeHold(absl::string_view line) {
   rapidjson::Document doc;
-  doc.Parse(line.data(), line.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   SharedHold h;
   h.id = std::string(StringField(doc, "id"));
@@ -283,7 +283,7 @@ std::string EncodeAlert(const BudgetAlert& a) {
 
 std::optional<BudgetAlert> DecodeAlert(absl::string_view line) {
   rapidjson::Document doc;
-  doc.Parse(line.data(), line.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   BudgetAlert a;
   a.budget = std::string(StringField(doc, "budget"));
@@ -701,13 +701,13 @@ class BudgetService::Impl {
     const absl::string_view all(*text);
     rapidjson::Document trailer;
     const absl::string_view trailer_line = all.substr(nl2 + 1, nl3 - nl2 - 1);
-    trailer.Parse(trailer_line.data(), trailer_line.size());
+    trailer.Parse<rapidjson::kParseIterativeFlag>(trailer_line.data(), trailer_line.size());
     if (trailer.HasParseError() || !trailer.IsObject() ||
         StringField(trailer, "fnv1a64") != Hex64(Fnv1a(all.substr(0, nl2 + 1)))) {
       return;
     }
     rapidjson::Document header;
-    header.Parse(all.data(), nl1);
+    header.Parse<rapidjson::kParseIterativeFlag>(all.data(), nl1);
     if (header.HasParseError() || !header.IsObject()) return;
     const std::optional<int64_t> version = IntField(header, "v");
     const std::optional<int64_t> offset = IntField(header, "ledger_offset");
@@ -722,7 +722,8 @@ class BudgetService::Impl {
     }
     rapidjson::Document body;
     const absl::string_view body_line = all.substr(nl1 + 1, nl2 - nl1 - 1);
-    body.Parse<rapidjson::kParseValidateEncodingFlag>(body_line.data(), body_line.size());
+    body.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body_line.data(),
+                                                                                        body_line.size());
     if (body.HasParseError() || !body.IsObject()) return;
 
     Totals t;

@@ -451,6 +451,19 @@ class ConfigReader {
     if (const toml::node* n = t->get("pattern")) {
       TKB_ASSIGN_OR_RETURN(rule.pattern, String(*n, Join(context, "pattern")));
       if (rule.pattern.empty()) return Error(*n, Join(context, "pattern"), "must not be empty");
+      // libstdc++'s regex compiler reads a repetition count or a
+      // back-reference number into a long without checking for overflow
+      // (undefined behaviour, found by fuzz_config_toml): a number of more
+      // than six digits after `{`, `,` in braces, or `\` is refused first.
+      for (size_t i = 0, digits = 0; i < rule.pattern.size(); ++i) {
+        const char c = rule.pattern[i];
+        const bool counted = i > 0 && (digits > 0 || rule.pattern[i - 1] == '{' || rule.pattern[i - 1] == ',' ||
+                                       rule.pattern[i - 1] == '\\');
+        digits = c >= '0' && c <= '9' && counted ? digits + 1 : 0;
+        if (digits > 6) {
+          return Error(*n, Join(context, "pattern"), "a repetition count or back-reference beyond 999999");
+        }
+      }
       // Checked here so that the message names the line; the router
       // compiles it again.
       try {

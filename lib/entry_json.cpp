@@ -427,6 +427,8 @@ bool SameAmount(absl::string_view usd, Micros amount) {
 
 absl::string_view Clip(absl::string_view s) { return s.size() > 40 ? s.substr(0, 40) : s; }
 
+size_t FindInvalidUtf8(absl::string_view s);
+
 // Reads one entry from SAX events. Semantic errors do not stop the parse, so
 // that a schema version newer than ours is reported even when the line's
 // other fields do not make sense to this reader; the first error is kept.
@@ -517,11 +519,20 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
   bool Null() { return Scalar(Kind::kNull, {}); }
   bool Bool(bool) { return Scalar(Kind::kBool, {}); }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return Scalar(Kind::kNumber, {s, n}); }
-  bool String(const char* s, rapidjson::SizeType n, bool) { return Scalar(Kind::kString, {s, n}); }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (LoneSurrogate(s, n) && Kept()) {
+      FailField(Path(), "a \\u escape stands for a lone UTF-16 surrogate (not valid UTF-8)");
+      return true;
+    }
+    return Scalar(Kind::kString, {s, n});
+  }
 
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     if (skip_ > 0) return true;
     const absl::string_view k(s, n);
+    if (level_ == 2 && sub_ == Field::kTags && LoneSurrogate(s, n)) {
+      FailField("tags", "a key's \\u escape stands for a lone UTF-16 surrogate (not valid UTF-8)");
+    }
     if (level_ == 1) {
       field_ = LookupField(k);
     } else if (sub_ == Field::kTokens) {
@@ -590,6 +601,21 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
   }
 
  private:
+  // RapidJSON 1.1 checks a \u escape of a high surrogate for its pair but
+  // writes a lone low one (\udc00) as the three bytes ED B0 80, which are
+  // not UTF-8. Every surrogate's encoding starts with 0xED, so only strings
+  // holding that byte are checked again.
+  static bool LoneSurrogate(const char* s, size_t n) {
+    return std::memchr(s, 0xED, n) != nullptr && FindInvalidUtf8({s, n}) != absl::string_view::npos;
+  }
+
+  // Whether the string value about to be read is kept in the entry.
+  bool Kept() const {
+    if (skip_ > 0 || level_ == 0) return false;
+    if (level_ == 1) return field_ != Field::kUnknown;
+    return sub_ == Field::kTags || sub_key_ >= 0;
+  }
+
   void Fail(std::string message) {
     if (failed_) return;
     failed_ = true;
@@ -816,8 +842,8 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
 // byte by byte onto the reader's stack. UTF-8 is checked beforehand, over the
 // whole line at once (FindInvalidUtf8), which is several times cheaper than
 // RapidJSON's per-character kParseValidateEncodingFlag and rejects the same
-// lines: \u escapes, the only other way to put text in a string, are checked
-// by the reader either way.
+// lines. \u escapes, the only other way to put text in a string, are checked
+// by the reader, except for a lone low surrogate (EntryHandler::String).
 constexpr unsigned kReadFlags =
     rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
 
@@ -1044,6 +1070,13 @@ absl::Status EntryDecoder::Decode(absl::string_view line, Entry* out) {
   rapidjson::InsituStringStream in(st.text.get());
   const rapidjson::ParseResult r = st.reader.Parse<kReadFlags>(in, st.handler);
   if (r.IsError()) {
+    // The reader takes a NUL byte for the end of the text, so a NUL inside a
+    // string reads as a string never closed: name the byte instead.
+    if (const void* nul = std::memchr(line.data(), '\0', line.size());
+        nul != nullptr && static_cast<size_t>(static_cast<const char*>(nul) - line.data()) <= r.Offset()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid JSON at column ", static_cast<const char*>(nul) - line.data() + 1, ": a NUL byte"));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON at column ", r.Offset() + 1, ": ", rapidjson::GetParseError_En(r.Code())));
   }

@@ -261,7 +261,7 @@ std::map<std::string, FileState> LoadState(const std::string& path, const std::s
   bool header = true;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     rapidjson::Document d;
-    d.Parse(line.data(), line.size());
+    d.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
     if (d.HasParseError() || !d.IsObject()) return {};  // a damaged state: read everything again
     if (header) {
       header = false;

@@ -192,13 +192,16 @@ class ClaudeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Cla
         next = Frame::kCacheCreation;
         sides_[s].has_split = true;
         break;
-      default: break;
+      default:
+        if (field_ != Field::kNone) Wrong("an object");  // a token count must not be one
+        break;
     }
     field_ = Field::kNone;
     return Push(next, side);
   }
   bool EndObject(rapidjson::SizeType) { return Pop(); }
   bool StartArray() {
+    if (field_ != Field::kNone && depth_ > 0 && depth_ <= kMaxTracked) Wrong("an array");
     field_ = Field::kNone;
     return Push(Frame::kSkip, 0);
   }
@@ -863,6 +866,16 @@ absl::StatusOr<std::vector<Entry>> ParseUsageDocument(IngestSource source, absl:
   }
   for (Entry& e : out) {
     if (e.model.empty()) return absl::InvalidArgumentError("field \"model\": missing");
+    // The reader validates the document's bytes, but a \u escape of a lone
+    // low surrogate still decodes to bytes that are not UTF-8.
+    for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"model", &e.model},
+                                       {"session_id", &e.session},
+                                       {"service_tier", &e.service_tier},
+                                       {"id", &e.source_key}}) {
+      if (!IsValidUtf8(*value)) {
+        return absl::InvalidArgumentError(absl::StrCat("field \"", field, "\": not valid UTF-8"));
+      }
+    }
     if (!context.source_key.empty()) {
       e.source_key = out.size() == 1 ? context.source_key : absl::StrCat(context.source_key, ":", e.model);
     }

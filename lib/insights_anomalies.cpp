@@ -259,7 +259,7 @@ absl::StatusOr<size_t> RecordAnomalies(const std::string& ledger_dir, std::vecto
   absl::flat_hash_set<std::pair<std::string, std::string>> recorded;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     rapidjson::Document doc;
-    doc.Parse(line.data(), line.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
     if (doc.HasParseError() || !doc.IsObject()) continue;  // a torn or foreign line
     auto kind = doc.FindMember("kind");
     auto key = doc.FindMember("key");

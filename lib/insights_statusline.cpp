@@ -396,9 +396,9 @@ absl::StatusOr<Micros> CostIn(const StatusCache& c, const BudgetWindow& w) {
 absl::StatusOr<StatusLineInput> ParseStatusLineInput(absl::string_view json) {
   // Parsed twice: as usual, for the types (a number is not a string), and
   // with numbers as text, for the cost's exact digits. The input is a few
-  // hundred bytes.
+  // hundred bytes. Iterative parsing keeps hostile nesting off the C stack.
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) {
     return absl::InvalidArgumentError(absl::StrCat("status-line input: not JSON (offset ", doc.GetErrorOffset(), ": ",
                                                    rapidjson::GetParseError_En(doc.GetParseError()), ")"));
@@ -412,7 +412,7 @@ absl::StatusOr<StatusLineInput> ParseStatusLineInput(absl::string_view json) {
   }
   if (const rapidjson::Value* cost = Member(doc, "cost")) {
     rapidjson::Document exact;
-    exact.Parse<rapidjson::kParseNumbersAsStringsFlag>(json.data(), json.size());
+    exact.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(json.data(), json.size());
     const rapidjson::Value* exact_cost = exact.HasParseError() ? nullptr : Member(exact, "cost");
     in.session_cost =
         UsdAt(Member(*cost, "total_cost_usd"), exact_cost == nullptr ? nullptr : Member(*exact_cost, "total_cost_usd"));

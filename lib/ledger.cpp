@@ -668,13 +668,15 @@ class KeyLineHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ke
 
 class LedgerImpl final : public Ledger {
  public:
-  LedgerImpl(std::string dir, LedgerOptions options, int fd, bool writable)
+  // `not_writable`: why appends are refused; empty for a writable ledger.
+  LedgerImpl(std::string dir, LedgerOptions options, int fd, std::string not_writable)
       : dir_(std::move(dir)),
         path_(absl::StrCat(dir_, "/", kLedgerFile)),
         cache_dir_(absl::StrCat(dir_, "/", kCacheDir)),
         cache_path_(absl::StrCat(cache_dir_, "/", kKeyCacheFile)),
         options_(options),
-        writable_(writable),
+        writable_(not_writable.empty()),
+        not_writable_(std::move(not_writable)),
         fd_(fd),
         generation_(ForkGeneration()) {}
 
@@ -813,7 +815,7 @@ class LedgerImpl final : public Ledger {
 
   absl::Status AppendEntries(Entry* entries, size_t n, AppendResult* results, const AppendOptions& options) {
     if (!writable_) {
-      return absl::PermissionDeniedError(absl::StrCat("the ledger ", path_, " is not writable"));
+      return absl::PermissionDeniedError(not_writable_);
     }
     // Encode outside the lock. buf[0] is room for the newline that closes a
     // torn last line, so that it goes out in the same write().
@@ -1183,7 +1185,7 @@ class LedgerImpl final : public Ledger {
     absl::StatusOr<LineReader::Result> r = lines.Next(&line, &line_offset);
     if (!r.ok() || *r != LineReader::Result::kLine) return;
     rapidjson::Document header;
-    header.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
+    header.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(line.data(), line.size());
     if (header.HasParseError() || !header.IsObject()) return;
     auto int_field = [&](const rapidjson::Value& obj, const char* name, int64_t* out) {
       auto it = obj.FindMember(name);
@@ -1255,7 +1257,7 @@ class LedgerImpl final : public Ledger {
     }
     cache_keys_end_ = line_offset;
     rapidjson::Document trailer;
-    trailer.Parse(line.data(), line.size());
+    trailer.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
     int64_t listed = 0;
     if (trailer.HasParseError() || !trailer.IsObject() || !int_field(trailer, "count", &listed) || listed != count ||
         static_cast<size_t>(count) != KeyCountLocked() || string_field(trailer, "fnv1a64") != Hex64(hash)) {
@@ -1371,6 +1373,7 @@ class LedgerImpl final : public Ledger {
   const std::string cache_path_;
   const LedgerOptions options_;
   const bool writable_;
+  const std::string not_writable_;
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is built without
   // ThreadSanitizer annotations, so TSan would not see absl::Mutex at all.
@@ -1439,16 +1442,33 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, con
     return absl::FailedPreconditionError(absl::StrCat(d, " is not a directory"));
   }
   const std::string path = absl::StrCat(d, "/", kLedgerFile);
-  bool writable = true;
-  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (options.create ? O_CREAT : 0),
-                  static_cast<mode_t>(options.file_mode));
-  if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+  // A directory another user owns is read, never written: a .tokenbook/
+  // planted above the working directory (in /tmp, say) must not collect
+  // someone else's entries, and root must not leave root-owned files in a
+  // user's ledger. TOKENBOOK_ALLOW_OTHER_OWNER=1 lifts this (a container
+  // whose bind mount belongs to another uid).
+  std::string not_writable;
+  if (::stat(d.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+    const char* allow = std::getenv("TOKENBOOK_ALLOW_OTHER_OWNER");
+    if (allow == nullptr || absl::string_view(allow) != "1") {
+      not_writable = absl::StrCat("the ledger directory ", d, " belongs to uid ", st.st_uid, ", not to uid ",
+                                  ::geteuid(), " running tokenbook: refusing to write into it (reports still "
+                                  "read it; set TOKENBOOK_ALLOW_OTHER_OWNER=1 to write anyway)");
+    }
+  }
+  bool writable = not_writable.empty();
+  int fd = writable ? ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (options.create ? O_CREAT : 0),
+                             static_cast<mode_t>(options.file_mode))
+                    : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && writable && (errno == EACCES || errno == EROFS)) {
     // A ledger we may read but not write (a read-only checkout): reports
     // work, appends say why they cannot.
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     writable = false;
+    not_writable = absl::StrCat("the ledger ", path, " is not writable");
   }
   if (fd < 0) {
+    if (!not_writable.empty() && errno == ENOENT) return absl::PermissionDeniedError(not_writable);
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no ledger at ", path));
     return PosixError(errno, "cannot open", path);
   }
@@ -1457,7 +1477,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, con
     FileDescriptor dir_fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
   }
-  return std::unique_ptr<Ledger>(new LedgerImpl(d, options, fd, writable));
+  return std::unique_ptr<Ledger>(new LedgerImpl(d, options, fd, std::move(not_writable)));
 }
 
 absl::StatusOr<std::string> FindLedgerDir(absl::string_view flag, absl::string_view cwd) {

@@ -190,7 +190,9 @@ typedef struct tkb_open_options {
 /* Opens the ledger in `dir` (a `.tokenbook` directory). NULL `dir` finds it
  * like git finds .git: $TOKENBOOK_DIR, then the nearest .tokenbook/ upward
  * from the working directory, then the per-user default. `options` may be
- * NULL for the defaults. */
+ * NULL for the defaults. A directory owned by another user than the
+ * effective one is opened read-only, and appends to it fail with
+ * TKB_PERMISSION_DENIED, unless TOKENBOOK_ALLOW_OTHER_OWNER=1 is set. */
 TKB_API tkb_status tkb_ledger_open(tkb_ledger **out, const char *dir, const tkb_open_options *options);
 
 /* Closes the ledger; NULL is a no-op. */

@@ -1,0 +1,6 @@
+// Fuzzes ParseUsageDocument for IngestSource::kOpenAiResponse (lib/ingest_parse.cpp).
+#include "document_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return tokenbook_fuzz::FuzzDocument(tokenbook::IngestSource::kOpenAiResponse, data, size);
+}
