@@ -622,7 +622,7 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
       1, std::min<size_t>(options.threads > 0 ? static_cast<size_t>(options.threads) : std::min(hw, 4u), jobs.size()));
   // Results in flight: enough that a worker on a large file does not stall
   // the others behind the file order.
-  const size_t window = threads * 8;
+  const size_t window = threads * 4;
   std::mutex mu;
   std::condition_variable changed;
   std::vector<std::unique_ptr<FileResult>> ready(jobs.size());
