@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/rate_sources.h"
+#include "tokenbook/summary.h"
 
 namespace tokenbook::cli {
 
@@ -139,6 +140,19 @@ int Fail(const absl::Status& status) { return Fail(ExitCodeFor(status), status.m
 int Fail(int code, absl::string_view message) {
   std::fprintf(stderr, "tokenbook: %.*s\n", static_cast<int>(message.size()), message.data());
   return code;
+}
+
+int WriteOutput(const std::string& path, absl::string_view text, absl::string_view what) {
+  if (path == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+      return Fail(kExitCantCreate, absl::StrCat("cannot write the ", what, " to standard output"));
+    }
+    return kExitOk;
+  }
+  absl::Status written = WriteFileAtomically(path, text);
+  if (!written.ok()) return Fail(kExitCantCreate, written.message());
+  std::printf("Wrote %s\n", path.c_str());
+  return kExitOk;
 }
 
 bool UseColor(FILE* stream) {

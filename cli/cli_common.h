@@ -32,6 +32,7 @@ enum ExitCode : int {
   kExitDataError = 65, // EX_DATAERR: a file that cannot be parsed
   kExitNoInput = 66,   // EX_NOINPUT: a file that cannot be read
   kExitSoftware = 70,  // EX_SOFTWARE: an internal error
+  kExitCantCreate = 73,  // EX_CANTCREAT: an output file that cannot be written
 };
 
 struct GlobalOptions {
@@ -85,6 +86,11 @@ int ExitCodeFor(const absl::Status& status);
 // Prints "tokenbook: <message>" to stderr and returns the exit code.
 int Fail(const absl::Status& status);
 int Fail(int code, absl::string_view message);
+
+// Writes a generated document: to standard output when `path` is "-",
+// else atomically to `path` (WriteFileAtomically) and says "Wrote PATH".
+// Returns kExitOk, or kExitCantCreate after the error naming `what`.
+int WriteOutput(const std::string& path, absl::string_view text, absl::string_view what);
 
 // Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
 bool UseColor(FILE* stream);

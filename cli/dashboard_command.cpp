@@ -15,9 +15,6 @@
 namespace tokenbook::cli {
 namespace {
 
-// EX_CANTCREAT: the output file cannot be written.
-constexpr int kExitCantCreate = 73;
-
 struct DashboardFlags {
   std::string output;  // empty: <ledger>/dashboard.html; "-": stdout
   std::string period = "month";
@@ -49,15 +46,7 @@ int RunDashboard(const GlobalOptions& global, const DashboardFlags& flags) {
   const std::string html = DashboardHtml(*dashboard);
   std::string path = flags.output;
   if (path.empty()) path = absl::StrCat((*book)->ledger().dir(), "/", kDashboardFileName);
-  if (path == "-") {
-    if (std::fwrite(html.data(), 1, html.size(), stdout) != html.size() || std::fflush(stdout) != 0) {
-      return Fail(kExitCantCreate, "cannot write the dashboard to standard output");
-    }
-  } else {
-    absl::Status written = WriteFileAtomically(path, html);
-    if (!written.ok()) return Fail(kExitCantCreate, written.message());
-    std::printf("Wrote %s\n", path.c_str());
-  }
+  if (const int code = WriteOutput(path, html, "dashboard"); code != kExitOk) return code;
 
   const Summary& summary = dashboard->summary;
   const int64_t unpriced = summary.unpriced.total.entries;

@@ -21,10 +21,6 @@
 namespace tokenbook::cli {
 namespace {
 
-// EX_CANTCREAT: the output file could not be created or written (standard
-// output included), as distinct from the ledger, which is input here.
-constexpr int kExitCantCreate = 73;
-
 struct ExportOptions {
   std::string format = "csv";
   std::string output;

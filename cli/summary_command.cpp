@@ -14,9 +14,6 @@
 namespace tokenbook::cli {
 namespace {
 
-// EX_CANTCREAT: the output file cannot be written.
-constexpr int kExitCantCreate = 73;
-
 struct SummaryFlags {
   std::string output;  // empty: <ledger>/summary.md (Markdown) or stdout (JSON); "-": stdout
   std::string period = "month";
@@ -50,13 +47,8 @@ int RunSummary(const GlobalOptions& global, const SummaryFlags& flags) {
   const std::string text = flags.json ? SummaryJson(*summary) + "\n" : SummaryMarkdown(*summary);
   std::string path = flags.output;
   if (path.empty() && !flags.json) path = absl::StrCat((*book)->ledger().dir(), "/", kSummaryFileName);
-  if (path.empty() || path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-  } else {
-    absl::Status written = WriteFileAtomically(path, text);
-    if (!written.ok()) return Fail(kExitCantCreate, written.message());
-    std::printf("Wrote %s\n", path.c_str());
-  }
+  if (path.empty()) path = "-";
+  if (const int code = WriteOutput(path, text, "summary"); code != kExitOk) return code;
 
   const int64_t unpriced = summary->unpriced.total.entries;
   if (unpriced > 0) {
