@@ -563,10 +563,10 @@ class FileReader {
   const IngestOptions& options_;
   ClaudeCodeLineParser claude_;
   rapidjson::Document doc_;
-  // Bytes read, then kSlack more: the NUL written after a line and the 16
-  // bytes past it that RapidJSON's SIMD scanning may read (Room() is what
-  // holds file bytes).
-  static constexpr size_t kSlack = 1 + 16;
+  // Bytes read, then kSlack more: the NUL written after a line and the
+  // bytes past it that SIMD scanning may read (Room() is what holds file
+  // bytes).
+  static constexpr size_t kSlack = ClaudeCodeLineParser::kLinePadding;
   size_t Room() const { return buf_.size() < kSlack ? 0 : buf_.size() - kSlack; }
   std::vector<char> buf_;
   Entry scratch_;

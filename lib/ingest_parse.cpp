@@ -1,16 +1,24 @@
 // Parsers of agent logs and response bodies (lib/tokenbook/ingest.h).
 //
-// Claude Code lines are read with RapidJSON's SAX reader, in place, into a
-// handler that keeps only the fields it needs (no DOM is built for the
-// thinking, text and tool payloads that make up most of a transcript). The
-// iterative parser keeps deep nesting off the call stack. Codex lines and
-// response bodies are small and rare: a reused DOM.
+// Claude Code lines, which are most of what ingestion reads, are parsed by
+// simdjson (SIMD validation and indexing, about four times RapidJSON's speed
+// on transcript lines), and the few fields needed are taken from its DOM
+// only when every one of them has its usual type. Anything else (invalid
+// JSON, a count that is not a plain integer, a wrong type) goes to the
+// reader that decides and explains: RapidJSON's SAX reader, in place, into
+// a handler that keeps only those fields, iteratively so that deep nesting
+// stays off the call stack. simdjson accepts no text RapidJSON refuses, and
+// the fast path reads the fields exactly as the handler does (a repeated key:
+// the last one counts), so both give the same entry; the claude_line fuzz
+// target checks that they agree. Codex lines and response bodies are small
+// and rare: a reused RapidJSON DOM.
 #include "tokenbook/ingest_internal.h"
 
 // RapidJSON's SSE2 scanning (CMakeLists.txt) loads aligned 16-byte blocks,
-// which in situ may reach up to 15 bytes past the NUL that ends the text:
-// every line is parsed in a copy padded with that many zero bytes
-// (PaddedCopy), so no read leaves the buffer.
+// which in situ may reach up to 15 bytes past the NUL that ends the text,
+// and simdjson reads up to 64 bytes past the end: every line is parsed in a
+// buffer with ClaudeCodeLineParser::kLinePadding bytes after it (the
+// reader's own, or PaddedCopy), so no read leaves the buffer.
 
 #include <algorithm>
 #include <cstring>
@@ -28,6 +36,7 @@
 #include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
+#include "simdjson.h"
 #include "tokenbook/entry_json.h"
 #include "tokenbook/status.h"
 
@@ -359,10 +368,95 @@ class ClaudeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Cla
   Side sides_[2];
 };
 
+// The fast path: the same fields as ClaudeHandler, from simdjson's DOM of a
+// line it has validated. Returns false as soon as a tracked field holds
+// anything but its usual type (a string, a boolean, an object, an integer
+// count in [0, 2^62)): the exact reader then decides, and explains. Keys are
+// visited in order and a later value overwrites an earlier one, as the
+// handler's callbacks do.
+class FastClaudeReader {
+ public:
+  bool Read(simdjson::dom::element root, Side* sides) {
+    sides_ = sides;
+    simdjson::dom::object obj;
+    if (root.get(obj) != simdjson::SUCCESS) return false;
+    return Fill(obj, Frame::kEnvelope, 0);
+  }
+
+ private:
+  static bool Str(simdjson::dom::element v, absl::string_view* out) {
+    std::string_view s;
+    if (v.get(s) != simdjson::SUCCESS) return false;
+    *out = absl::string_view(s.data(), s.size());
+    return true;
+  }
+  static bool CountOf(simdjson::dom::element v, Count* c) {
+    int64_t n = 0;
+    if (v.type() != simdjson::dom::element_type::INT64 || v.get(n) != simdjson::SUCCESS) return false;
+    if (n < 0 || n >= (int64_t{1} << 62)) return false;
+    c->set = true;
+    c->value = n;
+    return true;
+  }
+  bool Sub(simdjson::dom::element v, Frame f, int side) {
+    simdjson::dom::object o;
+    if (v.get(o) != simdjson::SUCCESS) return false;
+    return Fill(o, f, side);
+  }
+
+  bool Fill(simdjson::dom::object obj, Frame frame, int s) {
+    Side& d = sides_[s];
+    for (simdjson::dom::key_value_pair kv : obj) {
+      const std::string_view k = kv.key;
+      const simdjson::dom::element v = kv.value;
+      bool ok = true;
+      switch (frame) {
+        case Frame::kEnvelope:
+          if (k == "timestamp") ok = Str(v, &d.timestamp);
+          else if (k == "sessionId") ok = Str(v, &d.session);
+          else if (k == "requestId") ok = Str(v, &d.request_id);
+          else if (k == "cwd") ok = Str(v, &d.cwd);
+          else if (k == "type") ok = Str(v, &d.type);
+          else if (k == "isSidechain") ok = v.get(d.sidechain) == simdjson::SUCCESS;
+          else if (k == "message") ok = Sub(v, Frame::kMessage, s);
+          else if (k == "data" && s == 0) ok = Sub(v, Frame::kData, 0);  // not read inside data.message
+          break;
+        case Frame::kData:
+          if (k == "message") ok = Sub(v, Frame::kEnvelope, 1);
+          break;
+        case Frame::kMessage:
+          if (k == "id") ok = Str(v, &d.id);
+          else if (k == "model") ok = Str(v, &d.model);
+          else if (k == "usage") ok = (d.has_usage = true, Sub(v, Frame::kUsage, s));
+          break;
+        case Frame::kUsage:
+          if (k == "input_tokens") ok = CountOf(v, &d.input);
+          else if (k == "output_tokens") ok = CountOf(v, &d.output);
+          else if (k == "cache_creation_input_tokens") ok = CountOf(v, &d.cache_creation);
+          else if (k == "cache_read_input_tokens") ok = CountOf(v, &d.cache_read);
+          else if (k == "cache_creation") ok = (d.has_split = true, Sub(v, Frame::kCacheCreation, s));
+          else if (k == "service_tier") ok = Str(v, &d.service_tier);
+          else if (k == "speed") ok = Str(v, &d.speed);
+          break;
+        case Frame::kCacheCreation:
+          if (k == "ephemeral_5m_input_tokens") ok = CountOf(v, &d.e5m);
+          else if (k == "ephemeral_1h_input_tokens") ok = CountOf(v, &d.e1h);
+          break;
+        case Frame::kSkip: break;
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  Side* sides_ = nullptr;
+};
+
 }  // namespace
 
 char* ingest_internal::PaddedCopy(const char* line, size_t size, std::vector<char>* buf) {
-  constexpr size_t kPadding = 16;
+  constexpr size_t kPadding = ClaudeCodeLineParser::kLinePadding - 1;
+  static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
   constexpr size_t kKeep = size_t{4} << 20;  // a buffer grown past this by a huge line is not kept
   const size_t need = size + 1 + kPadding;
   if (buf->size() < need || (buf->size() > kKeep && need <= kKeep)) {
@@ -373,10 +467,18 @@ char* ingest_internal::PaddedCopy(const char* line, size_t size, std::vector<cha
   return buf->data();
 }
 
+namespace {
+LineKind BuildClaudeEntry(const Side* sides, absl::string_view folder_project, Entry* entry, int64_t* total,
+                          std::string* reason);
+}  // namespace
+
 struct ClaudeCodeLineParser::State {
+  simdjson::dom::parser fast;
+  FastClaudeReader fast_reader;
   rapidjson::Reader reader;
   ClaudeHandler handler;
   std::vector<char> copy;  // the line being parsed, padded (PaddedCopy)
+  Side sides[2];
 };
 
 ClaudeCodeLineParser::ClaudeCodeLineParser() : state_(std::make_unique<State>()) {}
@@ -396,16 +498,28 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
                          ::memmem(line, size - kTail + 6, "\"usage\"", 7) != nullptr
                    : ::memmem(line, size, "\"usage\"", 7) != nullptr;
   if (!names_usage && ::memmem(line, size, "\\u", 2) == nullptr) return LineKind::kOther;
+  char* text = padded ? line : ingest_internal::PaddedCopy(line, size, &state_->copy);
+  Side* sides = state_->sides;
+  sides[0] = Side();
+  sides[1] = Side();
+  // The fast path, for a line that opens an object (simdjson would skip a
+  // byte-order mark that RapidJSON refuses).
+  size_t first = 0;
+  while (first < size && (text[first] == ' ' || text[first] == '\t' || text[first] == '\r')) ++first;
+  simdjson::dom::element root;
+  if (!exact_only_ && first < size && text[first] == '{' &&
+      state_->fast.parse(text, size, /*realloc_if_needed=*/false).get(root) == simdjson::SUCCESS &&
+      state_->fast_reader.Read(root, sides)) {
+    ++fast_reads_;
+    return BuildClaudeEntry(sides, folder_project, entry, total, reason);
+  }
+  sides[0] = Side();
+  sides[1] = Side();
   // In-place parsing needs a terminator; a NUL inside the line ends the
   // document early and is reported as invalid JSON below.
   ClaudeHandler& h = state_->handler;
   h.Reset();
-  char* text = line;
-  if (padded) {
-    line[size] = '\0';
-  } else {
-    text = ingest_internal::PaddedCopy(line, size, &state_->copy);
-  }
+  text[size] = '\0';
   rapidjson::InsituStringStream in(text);
   rapidjson::ParseResult ok =
       state_->reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(in, h);
@@ -426,8 +540,17 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
     *reason = absl::StrCat("invalid JSON at column ", ok.Offset() + 1, ": ", rapidjson::GetParseError_En(ok.Code()));
     return LineKind::kUnusable;
   }
-  const Side& outer = h.side(0);
-  const Side& inner = h.side(1);
+  sides[0] = h.side(0);
+  sides[1] = h.side(1);
+  return BuildClaudeEntry(sides, folder_project, entry, total, reason);
+}
+
+namespace {
+
+LineKind BuildClaudeEntry(const Side* sides, absl::string_view folder_project, Entry* entry, int64_t* total,
+                          std::string* reason) {
+  const Side& outer = sides[0];
+  const Side& inner = sides[1];
   const bool use_inner = !outer.has_usage && inner.has_usage;
   if (!outer.has_usage && !inner.has_usage) return LineKind::kOther;
   const Side& s = use_inner ? inner : outer;
@@ -500,6 +623,8 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
   *total = s.input.value + s.output.value + std::max(s.cache_creation.value, w5 + w1) + s.cache_read.value;
   return LineKind::kUsage;
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Codex and documents: a reused DOM.

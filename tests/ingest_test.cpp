@@ -437,3 +437,101 @@ TEST_CASE("Ledger key index: a duplicate's existing id is found through the cach
 }
 
 }  // namespace
+
+namespace {
+
+// What a parser says of a line, in one comparable string.
+std::string Verdict(tokenbook::ClaudeCodeLineParser& parser, std::string line) {
+  Entry e;
+  int64_t total = -1;
+  std::string reason;
+  const tokenbook::LineKind k = parser.Parse(line.data(), line.size(), "folder", &e, &total, &reason);
+  std::string out = absl::StrCat(static_cast<int>(k), "|", reason, "|", total);
+  if (k == tokenbook::LineKind::kUsage) {
+    e.id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    std::string json;
+    REQUIRE(tokenbook::EncodeEntryJson(e, &json).ok());
+    absl::StrAppend(&out, "|", json);
+  }
+  return out;
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  const size_t at = s.find(from);
+  REQUIRE(at != std::string::npos);
+  return s.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("Claude Code lines: the simdjson fast path says exactly what the exact reader says") {
+  tokenbook::ClaudeCodeLineParser fast;
+  tokenbook::ClaudeCodeLineParser exact;
+  exact.set_exact_only(true);
+  std::vector<std::string> lines;
+  // Every transcript line of the test data and of the shared samples.
+  std::vector<std::string> files;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(kData + "/claude")) {
+    if (f.path().extension() == ".jsonl") files.push_back(f.path().string());
+  }
+  for (const char* name : {"claude-code-fixture-lines.jsonl", "claude-code-full-shape.jsonl"}) {
+    const std::string path = std::string(TOKENBOOK_TEST_DATA_DIR) + "/../../../shared/data/formats/" + name;
+    if (std::filesystem::exists(path)) files.push_back(path);
+  }
+  for (const std::string& path : files) {
+    std::istringstream in(ReadFile(path));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  REQUIRE(lines.size() > 20);
+  // Variants the fast path must hand to the exact reader, or read the same.
+  const std::string cc = CcLine("msg_1", 100, 10);
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"100", "-0"},                    // an integer to RapidJSON, a double to simdjson
+      {"100", "1.0"},                   // not an integer
+      {"100", "null"},                  // absent
+      {"100", "\"100\""},               // a string
+      {"100", "true"},                  // a boolean
+      {"100", "9223372036854775807"},   // beyond 2^62
+      {"100", "9223372036854775808"},   // beyond int64
+      {"100", "123456789012345678901234567890"},
+      {"\"sessionId\":\"s\"", "\"sessionId\":7"},
+      {"\"sessionId\":\"s\"", "\"sessionId\":null"},
+      {"\"model\":", "\"model\":\"first\",\"model\":"},  // a repeated key: the last counts
+      {"\"usage\":{", "\"usage\":{\"input_tokens\":5},\"usage\":{"},
+      {"{\"input_tokens\":100", "{\"input_tokens\":100,\"input_tokens\":7"},
+      {"\"message\":{", "\"isSidechain\":\"yes\",\"message\":{"},
+      {"\"message\":{", "\"data\":{\"message\":{\"message\":{\"usage\":{\"input_tokens\":3}}}},\"message\":{"},
+      {"\"message\":{", "\"data\":[1],\"message\":{"},
+      {"\"usage\":{", "\"usage\":{\"cache_creation\":{\"ephemeral_1h_input_tokens\":4},"},
+      {"\"usage\":{", "\"usage\":{\"cache_creation\":7,"},
+      {"\"usage\":{", "\"usage\":{\"server_tool_use\":{\"web_search_requests\":1},"},
+      {"\"model\"", "\"mod\\u0065l\""},  // an escaped key
+      {"claude-sonnet-4-5", "claude-sonnet-4-5\\u0000"},
+      {"claude-sonnet-4-5", "claude\\udc00"},
+      {"claude-sonnet-4-5", "claude-\xff"},
+      {"hello", "h\x01llo"},
+      {"hello", "\\ud83d\\ude00"},
+      {"{\"type\"", "\xef\xbb\xbf{\"type\""},  // a byte-order mark
+      {"{\"type\"", " \t{\"type\""},
+      {"}}}", "}}} \t\r"},
+      {"}}}", "}}}x"},
+      {"}}}", "}}}{}"},
+      {"}}}", "}}"},
+      {"\"message\":{", "\"message\":\"text\",\"message\":{"},
+      {"\"usage\":{", "\"usage\":[],\"usage\":{"},
+  };
+  for (const auto& [from, to] : edits) lines.push_back(Replace(cc, from, to));
+  lines.push_back("[" + cc + "]");
+  lines.push_back("");
+  lines.push_back("{\"usage\":1}");
+  for (const std::string& line : lines) {
+    CAPTURE(line);
+    CHECK(Verdict(fast, line) == Verdict(exact, line));
+  }
+  CHECK(exact.fast_reads() == 0);
+  // The usual lines took the fast path (else the comparison proves little).
+  const int64_t before = fast.fast_reads();
+  CHECK(Verdict(fast, cc) == Verdict(exact, cc));
+  CHECK(fast.fast_reads() == before + 1);
+  CHECK(before > 20);
+}

@@ -152,14 +152,27 @@ class ClaudeCodeLineParser {
   ClaudeCodeLineParser& operator=(const ClaudeCodeLineParser&) = delete;
 
   // `folder_project`: the project when the line names no cwd (the
-  // transcript's folder name). `padded`: the caller's buffer has 17 bytes
-  // of slack after the line (line[size] may be written, the 16 bytes after
-  // it read), so it is parsed where it is; else in a padded copy and `line`
-  // is left as it was.
+  // transcript's folder name). `padded`: the caller's buffer has
+  // kLinePadding bytes of slack after the line (line[size] may be written,
+  // the bytes after it read), so it is parsed where it is; else in a padded
+  // copy and `line` is left as it was.
   LineKind Parse(char* line, size_t size, absl::string_view folder_project, Entry* entry, int64_t* total,
                  std::string* reason, bool padded = false);
 
+  // Bytes a padded line must have readable after it: the NUL the exact
+  // reader writes, then what SIMD scanning may read past the end (64 for
+  // simdjson, 16 for RapidJSON's SSE2 scanning).
+  static constexpr size_t kLinePadding = 1 + 64;
+
+  // Tests and the fuzz target: read every line with the exact reader alone,
+  // to compare the two paths.
+  void set_exact_only(bool exact_only) { exact_only_ = exact_only; }
+  // How many lines the fast path has read (the rest went to the exact reader).
+  int64_t fast_reads() const { return fast_reads_; }
+
  private:
+  bool exact_only_ = false;
+  int64_t fast_reads_ = 0;
   struct State;
   std::unique_ptr<State> state_;
 };

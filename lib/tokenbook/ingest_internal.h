@@ -43,8 +43,8 @@ struct CodexContext {
 enum class CodexLineKind { kOther, kUsage, kUnusable };
 
 // The `size` bytes at `line` copied into `buf` (grown as needed), followed
-// by a NUL and 16 zero bytes: what RapidJSON's SIMD scanning may read past
-// the end of a text it parses in place. Returns buf->data().
+// by ClaudeCodeLineParser::kLinePadding zero bytes (a NUL, then what SIMD
+// scanning may read past the end of a text). Returns buf->data().
 char* PaddedCopy(const char* line, size_t size, std::vector<char>* buf);
 
 // Parses one rollout line (in a padded copy; `line` itself is not changed).
