@@ -184,6 +184,7 @@ void BM_LedgerAppendBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_LedgerAppendBatch);
 
+// Arg 0: the simdjson fast path (what reads use); 1: the exact reader alone.
 void BM_LedgerDecodeLine(benchmark::State& state) {
   const std::string line = *tokenbook::EntryToJson([] {
     Entry e = MakeEntry(30);
@@ -191,6 +192,8 @@ void BM_LedgerDecodeLine(benchmark::State& state) {
     return e;
   }());
   tokenbook::EntryDecoder decoder;
+  decoder.set_exact_only(state.range(0) == 1);
+  state.SetLabel(state.range(0) == 1 ? "exact reader" : "fast path");
   Entry e;
   for (auto _ : state) {
     absl::Status s = decoder.Decode(line, &e);
@@ -200,7 +203,7 @@ void BM_LedgerDecodeLine(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(line.size()));
 }
-BENCHMARK(BM_LedgerDecodeLine);
+BENCHMARK(BM_LedgerDecodeLine)->Arg(0)->Arg(1);
 
 // The ledger of kScanEntries entries, generated on first use.
 const std::string* ScanLedgerDir(benchmark::State& state) {

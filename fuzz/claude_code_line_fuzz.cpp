@@ -45,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     const size_t len = static_cast<size_t>((nl == nullptr ? end : nl) - p);
     buf.assign(p, p + len);
+    buf.push_back('\0');  // never an empty buffer: the parser is given a valid pointer
     int64_t total = -1;
     reason.clear();
     const tokenbook::LineKind k = parser.Parse(buf.data(), len, "folder-project", &entry, &total, &reason);

@@ -2,6 +2,8 @@
 // accepts must survive the round trip: it encodes (when its action_type is
 // one the writer accepts), the encoded line decodes to the same entry (the
 // timestamp cut to the millisecond), and encoding that gives the same bytes.
+// The decoder with its simdjson fast path must say exactly what the exact
+// reader alone says: the same error, or the same entry.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,8 +29,19 @@ bool SameEntry(const tokenbook::Entry& a, const tokenbook::Entry& b) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view line(reinterpret_cast<const char*>(data), size);
   static tokenbook::EntryDecoder decoder;  // reused, as the ledger reader does
+  static tokenbook::EntryDecoder* exact = [] {
+    auto* d = new tokenbook::EntryDecoder;
+    d->set_exact_only(true);
+    return d;
+  }();
   tokenbook::Entry e;
-  if (!decoder.Decode(line, &e).ok()) return 0;
+  const absl::Status status = decoder.Decode(line, &e);
+  tokenbook::Entry exact_e;
+  const absl::Status exact_status = exact->Decode(line, &exact_e);
+  TKB_FUZZ_CHECK(status == exact_status, "fast path: %s; exact reader: %s", status.ToString().c_str(),
+                 exact_status.ToString().c_str());
+  if (!status.ok()) return 0;
+  TKB_FUZZ_CHECK(SameEntry(e, exact_e), "the fast path and the exact reader decode different entries");
 
   tokenbook_fuzz::CheckCounts(e);
   TKB_FUZZ_CHECK(!e.id.empty() && !e.model.empty(), "required strings empty");

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
+#include "simdjson.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/money.h"
 #include "tokenbook/rates.h"
@@ -1042,11 +1043,91 @@ absl::StatusOr<std::string> EntryToJson(const Entry& entry) {
   return out;
 }
 
+// The fast path: simdjson validates the line and builds its DOM, which is
+// then replayed to EntryHandler as the SAX events RapidJSON would send, in
+// document order, repeated keys included. Numbers go as their text: a JSON
+// integer simdjson reads as a 64-bit integer is written back exactly as it
+// stood (the grammar allows one spelling of each, "-0" aside, which simdjson
+// reads as a double). Anything else (a fraction, an exponent, an integer
+// beyond 64 bits) returns false, and the exact reader reads the line again.
+// simdjson refuses every line RapidJSON refuses (invalid UTF-8, lone
+// surrogates, control characters in strings included), so no line the exact
+// reader would refuse gets through.
+class DomReplay {
+ public:
+  explicit DomReplay(EntryHandler* handler) : h_(handler) {}
+
+  bool Value(simdjson::dom::element v) {
+    using simdjson::dom::element_type;
+    switch (v.type()) {
+      case element_type::OBJECT: {
+        h_->StartObject();
+        simdjson::dom::object obj;
+        if (v.get(obj) != simdjson::SUCCESS) return false;
+        for (simdjson::dom::key_value_pair kv : obj) {
+          h_->Key(kv.key.data(), static_cast<rapidjson::SizeType>(kv.key.size()), true);
+          if (!Value(kv.value)) return false;
+        }
+        h_->EndObject(0);
+        return true;
+      }
+      case element_type::ARRAY: {
+        h_->StartArray();
+        simdjson::dom::array arr;
+        if (v.get(arr) != simdjson::SUCCESS) return false;
+        for (simdjson::dom::element item : arr) {
+          if (!Value(item)) return false;
+        }
+        h_->EndArray(0);
+        return true;
+      }
+      case element_type::STRING: {
+        std::string_view str;
+        if (v.get(str) != simdjson::SUCCESS) return false;
+        h_->String(str.data(), static_cast<rapidjson::SizeType>(str.size()), true);
+        return true;
+      }
+      case element_type::INT64: {
+        int64_t n = 0;
+        if (v.get(n) != simdjson::SUCCESS) return false;
+        return Number(absl::AlphaNum(n).Piece());
+      }
+      case element_type::UINT64: {
+        uint64_t n = 0;
+        if (v.get(n) != simdjson::SUCCESS) return false;
+        return Number(absl::AlphaNum(n).Piece());
+      }
+      case element_type::BOOL: {
+        bool b = false;
+        if (v.get(b) != simdjson::SUCCESS) return false;
+        h_->Bool(b);
+        return true;
+      }
+      case element_type::NULL_VALUE:
+        h_->Null();
+        return true;
+      case element_type::DOUBLE:
+        return false;
+    }
+    return false;
+  }
+
+ private:
+  bool Number(absl::string_view text) {
+    h_->RawNumber(text.data(), static_cast<rapidjson::SizeType>(text.size()), true);
+    return true;
+  }
+
+  EntryHandler* h_;
+};
+
 struct EntryDecoder::State {
+  simdjson::dom::parser fast;
   rapidjson::Reader reader;
   EntryHandler handler;
-  // The line being parsed in situ: NUL-terminated, then kPadding zero bytes.
-  static constexpr size_t kPadding = 16;
+  // The line being parsed in situ: NUL-terminated, then kPadding zero bytes
+  // (what simdjson may read past the end).
+  static constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
   std::unique_ptr<char[]> text;
   size_t capacity = 0;
 };
@@ -1057,9 +1138,6 @@ EntryDecoder::~EntryDecoder() = default;
 absl::Status EntryDecoder::Decode(absl::string_view line, Entry* out) {
   State& st = *state_;
   st.handler.Reset(out);
-  if (const size_t bad = FindInvalidUtf8(line); bad != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid JSON at column ", bad + 1, ": invalid UTF-8"));
-  }
   const size_t need = line.size() + 1 + State::kPadding;
   if (st.capacity < need) {  // grows, never shrinks: one allocation for a whole ledger
     st.capacity = std::max(need, std::max<size_t>(1024, st.capacity * 2));
@@ -1067,6 +1145,24 @@ absl::Status EntryDecoder::Decode(absl::string_view line, Entry* out) {
   }
   std::memcpy(st.text.get(), line.data(), line.size());
   std::memset(st.text.get() + line.size(), 0, 1 + State::kPadding);
+  if (!exact_only_) {
+    // A line that opens an object (simdjson would skip a byte-order mark
+    // that RapidJSON refuses).
+    const size_t first = line.find_first_not_of(" \t\r");
+    simdjson::dom::element root;
+    if (first != absl::string_view::npos && line[first] == '{' &&
+        st.fast.parse(st.text.get(), line.size(), /*realloc_if_needed=*/false).get(root) == simdjson::SUCCESS) {
+      DomReplay replay(&st.handler);
+      if (replay.Value(root)) {
+        ++fast_reads_;
+        return st.handler.Finish();
+      }
+      st.handler.Reset(out);
+    }
+  }
+  if (const size_t bad = FindInvalidUtf8(line); bad != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid JSON at column ", bad + 1, ": invalid UTF-8"));
+  }
   rapidjson::InsituStringStream in(st.text.get());
   const rapidjson::ParseResult r = st.reader.Parse<kReadFlags>(in, st.handler);
   if (r.IsError()) {

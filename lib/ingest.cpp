@@ -388,8 +388,18 @@ struct FileJob {
   CodexContext codex;
 };
 
+// What the counts need of an entry handed to the ledger.
+struct Pending {
+  Micros cost;
+  TokenCounts tokens;
+  bool priced;
+  std::string model;  // only when unpriced
+};
+
 struct FileResult {
-  std::vector<Entry> entries;      // priced, one per source key
+  std::vector<Entry> entries;      // priced, one per source key; moved into `encoded` at the end
+  EncodedEntries encoded;          // the entries as ledger lines
+  std::vector<Pending> pending;    // and what the counts need of each
   std::vector<IngestIssue> issues; // up to the cap
   int64_t issue_count = 0;         // unusable lines (issues may also explain unpriced entries)
   int64_t lines = 0;
@@ -477,6 +487,21 @@ class FileReader {
     }
     ::close(fd);
     out->end = skipping_long ? long_start : line_start;
+    // Encoded here, on this reading thread, so that the appending thread
+    // only copies bytes and checks keys.
+    if (out->error.ok()) {
+      out->pending.reserve(out->entries.size());
+      for (Entry& e : out->entries) {
+        absl::Status s = out->encoded.Add(e);
+        if (!s.ok()) {
+          out->error = absl::Status(s.code(), absl::StrCat(job.file->path, ": ", s.message()));
+          break;
+        }
+        out->pending.push_back(Pending{e.cost, e.tokens, e.priced(), e.priced() ? std::string() : e.model});
+      }
+    }
+    out->entries.clear();
+    out->entries.shrink_to_fit();
     if (Room() > 4 * kReadChunk) {
       std::vector<char>(kReadChunk + kSlack).swap(buf_);  // do not keep a huge line's buffer
     }
@@ -674,37 +699,28 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
   AppendOptions append_options;
   append_options.existing_ids = false;
   append_options.refresh_cache = false;
-  std::vector<Entry> batch;
-  batch.reserve(kBatchEntries + 1024);
+  EncodedEntries batch;
   std::set<std::string> unpriced_models;
   absl::flat_hash_set<std::string> dry_keys;  // dry run: keys this run would add
   absl::Status failure;
 
   // Entries are appended in batches; the counts need each entry's outcome,
   // so the batch keeps what the counts need.
-  struct Pending {
-    Micros cost;
-    TokenCounts tokens;
-    bool priced;
-    std::string model;  // only when unpriced
-  };
   std::vector<Pending> pending;
+  std::vector<bool> added;
   auto write_batch = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
-    std::vector<bool> added(batch.size(), false);
     if (options.dry_run) {
+      added.assign(batch.size(), false);
       for (size_t i = 0; i < batch.size(); ++i) {
-        TKB_ASSIGN_OR_RETURN(const bool present, book.ledger().HasSourceKey(batch[i].source_key));
-        added[i] = !present && dry_keys.insert(batch[i].source_key).second;
+        const absl::string_view key = batch.key(i);
+        TKB_ASSIGN_OR_RETURN(const bool present, book.ledger().HasSourceKey(key));
+        added[i] = !present && dry_keys.insert(std::string(key)).second;
       }
-      batch.clear();
     } else {
-      std::vector<Entry> out;
-      out.swap(batch);
-      TKB_ASSIGN_OR_RETURN(std::vector<AppendResult> r, book.ledger().AppendBatch(std::move(out), append_options));
-      for (size_t i = 0; i < r.size(); ++i) added[i] = r[i].appended;
-      batch.reserve(kBatchEntries + 1024);
+      TKB_RETURN_IF_ERROR(book.ledger().AppendEncoded(batch, append_options, &added));
     }
+    batch.Clear();
     for (size_t i = 0; i < pending.size(); ++i) {
       const Pending& p = pending[i];
       if (!added[i]) {
@@ -771,12 +787,11 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
     for (IngestIssue& issue : r->issues) {
       if (result.issues.size() < options.max_issues) result.issues.push_back(std::move(issue));
     }
-    for (Entry& e : r->entries) {
-      pending.push_back(Pending{e.cost, e.tokens, e.priced(), e.priced() ? std::string() : e.model});
-      batch.push_back(std::move(e));
-    }
-    r->entries.clear();
-    r->entries.shrink_to_fit();
+    batch.Append(r->encoded);
+    r->encoded = EncodedEntries();
+    for (Pending& p : r->pending) pending.push_back(std::move(p));
+    r->pending.clear();
+    r->pending.shrink_to_fit();
     done_files.emplace_back(k, std::move(r));
     if (batch.size() >= kBatchEntries) {
       failure = write_batch();

@@ -469,7 +469,7 @@ char* ingest_internal::PaddedCopy(const char* line, size_t size, std::vector<cha
 
 namespace {
 LineKind BuildClaudeEntry(const Side* sides, absl::string_view folder_project, Entry* entry, int64_t* total,
-                          std::string* reason);
+                          std::string* reason, bool utf8_checked);
 }  // namespace
 
 struct ClaudeCodeLineParser::State {
@@ -486,24 +486,14 @@ ClaudeCodeLineParser::~ClaudeCodeLineParser() = default;
 
 LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view folder_project, Entry* entry,
                                      int64_t* total, std::string* reason, bool padded) {
-  // Only a line that names "usage" can carry it (a key spelled with \u
-  // escapes would hide it, so such lines are parsed too). memmem, not
-  // string_view::find: the latter compares at every '"', and JSON is full of
-  // them. A response line ends with its usage (message.usage, then a few
-  // short fields), so the last kilobyte is searched first: a long message
-  // is then recognised without a scan of its text.
-  constexpr size_t kTail = 1024;
-  const bool names_usage =
-      size > kTail ? ::memmem(line + size - kTail, kTail, "\"usage\"", 7) != nullptr ||
-                         ::memmem(line, size - kTail + 6, "\"usage\"", 7) != nullptr
-                   : ::memmem(line, size, "\"usage\"", 7) != nullptr;
-  if (!names_usage && ::memmem(line, size, "\\u", 2) == nullptr) return LineKind::kOther;
   char* text = padded ? line : ingest_internal::PaddedCopy(line, size, &state_->copy);
   Side* sides = state_->sides;
   sides[0] = Side();
   sides[1] = Side();
   // The fast path, for a line that opens an object (simdjson would skip a
-  // byte-order mark that RapidJSON refuses).
+  // byte-order mark that RapidJSON refuses). It reads every such line, with
+  // usage or not: validating a line costs less than searching it for
+  // "usage" (below) does.
   size_t first = 0;
   while (first < size && (text[first] == ' ' || text[first] == '\t' || text[first] == '\r')) ++first;
   simdjson::dom::element root;
@@ -511,8 +501,23 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
       state_->fast.parse(text, size, /*realloc_if_needed=*/false).get(root) == simdjson::SUCCESS &&
       state_->fast_reader.Read(root, sides)) {
     ++fast_reads_;
-    return BuildClaudeEntry(sides, folder_project, entry, total, reason);
+    // simdjson has validated the UTF-8 of the whole line and of every
+    // escape it decoded.
+    return BuildClaudeEntry(sides, folder_project, entry, total, reason, /*utf8_checked=*/true);
   }
+  // For the exact reader: only a line that names "usage" can carry it (a
+  // key spelled with \u escapes would hide it, so such lines are parsed
+  // too). memmem, not string_view::find: the latter compares at every '"',
+  // and JSON is full of them. A response line ends with its usage
+  // (message.usage, then a few short fields), so the last kilobyte is
+  // searched first: a long message is then recognised without a scan of its
+  // text.
+  constexpr size_t kTail = 1024;
+  const bool names_usage =
+      size > kTail ? ::memmem(line + size - kTail, kTail, "\"usage\"", 7) != nullptr ||
+                         ::memmem(line, size - kTail + 6, "\"usage\"", 7) != nullptr
+                   : ::memmem(line, size, "\"usage\"", 7) != nullptr;
+  if (!names_usage && ::memmem(line, size, "\\u", 2) == nullptr) return LineKind::kOther;
   sides[0] = Side();
   sides[1] = Side();
   // In-place parsing needs a terminator; a NUL inside the line ends the
@@ -542,13 +547,13 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
   }
   sides[0] = h.side(0);
   sides[1] = h.side(1);
-  return BuildClaudeEntry(sides, folder_project, entry, total, reason);
+  return BuildClaudeEntry(sides, folder_project, entry, total, reason, /*utf8_checked=*/false);
 }
 
 namespace {
 
 LineKind BuildClaudeEntry(const Side* sides, absl::string_view folder_project, Entry* entry, int64_t* total,
-                          std::string* reason) {
+                          std::string* reason, bool utf8_checked) {
   const Side& outer = sides[0];
   const Side& inner = sides[1];
   const bool use_inner = !outer.has_usage && inner.has_usage;
@@ -576,7 +581,7 @@ LineKind BuildClaudeEntry(const Side* sides, absl::string_view folder_project, E
   const absl::string_view session = s.session.empty() ? outer.session : s.session;
   const absl::string_view cwd = s.cwd.empty() ? outer.cwd : s.cwd;
   for (absl::string_view v : {s.model, session, cwd, s.id, s.request_id, s.service_tier, s.speed}) {
-    if (!IsValidUtf8(v)) {
+    if (!utf8_checked && !IsValidUtf8(v)) {
       *reason = "invalid UTF-8 in a string field";
       return LineKind::kUnusable;
     }

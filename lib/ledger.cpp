@@ -817,35 +817,51 @@ class LedgerImpl final : public Ledger {
     if (!writable_) {
       return absl::PermissionDeniedError(not_writable_);
     }
-    // Encode outside the lock. buf[0] is room for the newline that closes a
-    // torn last line, so that it goes out in the same write().
-    thread_local std::string buf;
-    thread_local std::vector<size_t> ends;
+    // Encode outside the lock.
+    thread_local EncodedEntries encoded;
+    thread_local std::vector<bool> appended;
     struct Trim {  // a huge batch must not pin its memory to the thread
       ~Trim() {
-        if (buf.capacity() > kReadChunk) std::string().swap(buf);
-        if (ends.capacity() > 4096) std::vector<size_t>().swap(ends);
+        if (encoded.text.capacity() > kReadChunk) encoded = EncodedEntries();
+        if (encoded.ends.capacity() > 4096) encoded = EncodedEntries();
       }
     } trim;
-    buf.assign(1, '\n');
-    ends.clear();
+    encoded.Clear();
     const absl::Time now = absl::Now();
-    bool any_key = false;
     for (size_t k = 0; k < n; ++k) {
       Entry& e = entries[k];
-      if (e.id.empty()) e.id = NewUlid();
       if (e.timestamp == absl::UnixEpoch()) e.timestamp = now;
-      absl::Status s = EncodeEntryJson(e, &buf);
+      absl::Status s = encoded.Add(e);
       if (!s.ok()) {
         if (n == 1) return s;
         return absl::Status(s.code(), absl::StrCat("entry ", k + 1, " of ", n, ": ", s.message()));
       }
-      buf.push_back('\n');
-      ends.push_back(buf.size());
-      results[k].appended = true;
-      results[k].id = e.id;
-      any_key = any_key || !e.source_key.empty();
     }
+    TKB_RETURN_IF_ERROR(WriteEncoded(encoded, options, &appended, results));
+    for (size_t k = 0; k < n; ++k) {
+      if (appended[k]) results[k] = AppendResult{true, entries[k].id};
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,
+                             std::vector<bool>* appended) override {
+    if (!writable_) {
+      return absl::PermissionDeniedError(not_writable_);
+    }
+    return WriteEncoded(entries, options, appended, nullptr);
+  }
+
+  // Appends the encoded lines whose source key is neither in the ledger nor
+  // earlier in `enc`, with one write() under the lock. `results`, when not
+  // null, gets the id of each entry not appended (its namesake's).
+  absl::Status WriteEncoded(const EncodedEntries& enc, const AppendOptions& options, std::vector<bool>* appended,
+                            AppendResult* results) {
+    const size_t n = enc.size();
+    appended->assign(n, true);
+    if (n == 0) return absl::OkStatus();
+    bool any_key = false;
+    for (size_t k = 0; k < n && !any_key; ++k) any_key = !enc.key(k).empty();
 
     std::lock_guard<std::mutex> lock(mu_);
     TKB_RETURN_IF_ERROR(EnsureOwnDescriptorLocked());
@@ -864,6 +880,7 @@ class LedgerImpl final : public Ledger {
     }
 
     // Drop entries whose source key is in the ledger, or earlier in this batch.
+    const std::string& buf = enc.text;
     const char* data = buf.data() + 1;
     size_t length = buf.size() - 1;
     std::string kept;
@@ -871,28 +888,31 @@ class LedgerImpl final : public Ledger {
       absl::flat_hash_map<absl::string_view, size_t> batch_keys;
       bool dropped = false;
       for (size_t k = 0; k < n; ++k) {
-        const std::string& key = entries[k].source_key;
+        const absl::string_view key = enc.key(k);
         if (key.empty()) continue;
         TKB_ASSIGN_OR_RETURN(const int64_t where, FindKeyLocked(key));
         if (where != kNoKey) {
-          results[k].appended = false;
-          results[k].id.clear();
-          if (options.existing_ids) {
-            std::string existing_key;
-            TKB_RETURN_IF_ERROR(ReadKeyAtLocked(where, &existing_key, &results[k].id));
+          (*appended)[k] = false;
+          if (results != nullptr) {
+            results[k] = AppendResult{false, {}};
+            if (options.existing_ids) {
+              std::string existing_key;
+              TKB_RETURN_IF_ERROR(ReadKeyAtLocked(where, &existing_key, &results[k].id));
+            }
           }
           dropped = true;
         } else if (auto [bit, inserted] = batch_keys.try_emplace(key, k); !inserted) {
-          results[k] = AppendResult{false, entries[bit->second].id};
+          (*appended)[k] = false;
+          if (results != nullptr) results[k] = AppendResult{false, std::string(enc.id(bit->second))};
           dropped = true;
         }
       }
       if (dropped) {
         kept.push_back('\n');
         for (size_t k = 0; k < n; ++k) {
-          if (!results[k].appended) continue;
-          const size_t begin = k == 0 ? 1 : ends[k - 1];
-          kept.append(buf, begin, ends[k] - begin);
+          if (!(*appended)[k]) continue;
+          const size_t begin = k == 0 ? 1 : enc.ends[k - 1];
+          kept.append(buf, begin, enc.ends[k] - begin);
         }
         data = kept.data() + 1;
         length = kept.size() - 1;
@@ -920,10 +940,10 @@ class LedgerImpl final : public Ledger {
       int64_t at = size + (torn_tail ? 1 : 0);
       bool indexed = true;
       for (size_t k = 0; k < n && indexed; ++k) {
-        if (!results[k].appended) continue;
-        const size_t begin = k == 0 ? 1 : ends[k - 1];
-        if (!entries[k].source_key.empty()) indexed = AddKeyLocked(entries[k].source_key, at).ok();
-        at += static_cast<int64_t>(ends[k] - begin);
+        if (!(*appended)[k]) continue;
+        const size_t begin = k == 0 ? 1 : enc.ends[k - 1];
+        if (!enc.key(k).empty()) indexed = AddKeyLocked(enc.key(k), at).ok();
+        at += static_cast<int64_t>(enc.ends[k] - begin);
       }
       if (indexed) {
         covered_ = end;
@@ -1428,6 +1448,55 @@ absl::StatusOr<std::string> CurrentDirectory() {
 }  // namespace
 
 std::string NewUlid() { return Ulids().Next(); }
+
+absl::Status EncodedEntries::Add(Entry& entry) {
+  if (entry.id.empty()) entry.id = NewUlid();
+  const size_t before = text.size();
+  absl::Status s = EncodeEntryJson(entry, &text);
+  if (!s.ok()) {
+    text.resize(before);
+    return s;
+  }
+  text.push_back('\n');
+  ends.push_back(text.size());
+  keys_and_ids.append(entry.source_key);
+  key_ends.push_back(keys_and_ids.size());
+  keys_and_ids.append(entry.id);
+  id_ends.push_back(keys_and_ids.size());
+  return absl::OkStatus();
+}
+
+void EncodedEntries::Append(const EncodedEntries& other) {
+  const size_t text_base = text.size() - 1;  // other's lines start after its own leading newline
+  text.append(other.text, 1, std::string::npos);
+  for (size_t end : other.ends) ends.push_back(text_base + end);
+  const size_t key_base = keys_and_ids.size();
+  keys_and_ids.append(other.keys_and_ids);
+  for (size_t end : other.key_ends) key_ends.push_back(key_base + end);
+  for (size_t end : other.id_ends) id_ends.push_back(key_base + end);
+}
+
+void EncodedEntries::Clear() {
+  text.assign(1, '\n');
+  ends.clear();
+  keys_and_ids.clear();
+  key_ends.clear();
+  id_ends.clear();
+}
+
+absl::Status Ledger::AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,
+                                   std::vector<bool>* appended) {
+  std::vector<Entry> decoded;
+  decoded.reserve(entries.size());
+  for (size_t k = 0; k < entries.size(); ++k) {
+    TKB_ASSIGN_OR_RETURN(Entry e, DecodeEntryJson(entries.line(k)));
+    decoded.push_back(std::move(e));
+  }
+  TKB_ASSIGN_OR_RETURN(std::vector<AppendResult> results, AppendBatch(std::move(decoded), options));
+  appended->assign(results.size(), false);
+  for (size_t k = 0; k < results.size(); ++k) (*appended)[k] = results[k].appended;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, const LedgerOptions& options) {
   if (dir.empty()) return absl::InvalidArgumentError("empty ledger directory");

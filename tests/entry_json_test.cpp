@@ -366,3 +366,52 @@ TEST_CASE("EntryJson: ledger timestamps") {
 }
 
 }  // namespace
+
+TEST_CASE("EntryJson: the simdjson fast path decodes exactly as the exact reader does") {
+  EntryDecoder fast;
+  EntryDecoder exact;
+  exact.set_exact_only(true);
+  std::vector<std::string> lines;
+  Entry full = FullEntry();
+  std::string encoded;
+  REQUIRE(EncodeEntryJson(full, &encoded).ok());
+  lines.push_back(encoded);
+  lines.push_back(MinimalLine());
+  for (const char* extra : {
+           R"(,"session":7)", R"(,"agent":null)", R"(,"project":{"a":1})", R"(,"tags":{"team":1})",
+           R"(,"tags":{"a":"x","a":"y"})", R"(,"source":{"key":true})", R"(,"model":"again")",
+           R"(,"cost_usd":"0.000001")", R"(,"cost_usd":"0.0")", R"(,"cost_usd":0)", R"(,"requests":-3)",
+           R"(,"requests":-0)", R"(,"requests":1.0)", R"(,"requests":1e2)", R"(,"requests":9223372036854775807)",
+           R"(,"requests":9223372036854775808)", R"(,"requests":18446744073709551615)",
+           R"(,"requests":18446744073709551616)", R"(,"requests":-9223372036854775808)",
+           R"(,"duration_ms":12)", R"(,"notes":"a\u0000b")", R"(,"notes":"\ud83d\ude00 \u00e9")",
+           R"(,"notes":"lone \udc00")", R"(,"tags":{"\udc00":"x"})", R"(,"meta":{"a":[1,2,{"b":null}],"c":{}})",
+           R"(,"flag":true,"n":1.5)", R"(,"tokens_v2":[])", R"(,"m\u006fdel":"escaped key")",
+           ",\"notes\":\"bad \xC3\x28 byte\"", ",\"notes\":\"\x01\"", R"(,"v":2)", R"(,"v":"1")"}) {
+    lines.push_back(MinimalLine(extra));
+  }
+  lines.push_back(MinimalLine() + "  \r");
+  lines.push_back(" \t" + MinimalLine());
+  lines.push_back("\xEF\xBB\xBF" + MinimalLine());
+  lines.push_back(MinimalLine() + " {}");
+  lines.push_back(MinimalLine() + "x");
+  lines.push_back("[1,2]");
+  lines.push_back("42");
+  lines.push_back("");
+  lines.push_back(std::string(3000, '[') + std::string(3000, ']'));
+  lines.push_back(MinimalLine(absl::StrCat(",\"x\":", std::string(3000, '['), std::string(3000, ']'))));
+  std::string nul = MinimalLine();
+  nul.push_back('\0');
+  lines.push_back(nul);
+  for (const std::string& line : lines) {
+    CAPTURE(line);
+    Entry a;
+    Entry b;
+    const absl::Status fast_status = fast.Decode(line, &a);
+    const absl::Status exact_status = exact.Decode(line, &b);
+    CHECK(fast_status == exact_status);
+    if (fast_status.ok() && exact_status.ok()) CheckSame(a, b);
+  }
+  CHECK(exact.fast_reads() == 0);
+  CHECK(fast.fast_reads() >= 20);  // the usual lines took the fast path
+}

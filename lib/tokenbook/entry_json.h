@@ -60,9 +60,17 @@ class EntryDecoder {
   // (InvalidArgument) says what is wrong and in which field.
   [[nodiscard]] absl::Status Decode(absl::string_view line, Entry* out);
 
+  // Tests and the fuzz target: decode with the exact reader (RapidJSON)
+  // alone, skipping the simdjson fast path, to compare the two.
+  void set_exact_only(bool exact_only) { exact_only_ = exact_only; }
+  // How many lines the fast path has decoded (the rest went to the exact reader).
+  int64_t fast_reads() const { return fast_reads_; }
+
  private:
   struct State;
   std::unique_ptr<State> state_;
+  bool exact_only_ = false;
+  int64_t fast_reads_ = 0;
 };
 
 // One-off decoding (a fresh decoder each call).

@@ -67,6 +67,39 @@ struct AppendOptions {
   bool refresh_cache = true;
 };
 
+// Entries encoded for the ledger ahead of their append, possibly on other
+// threads than the one that appends them (ingestion encodes on its reading
+// threads): each entry's line as EncodeEntryJson writes it, with its source
+// key and id beside it.
+struct EncodedEntries {
+  // A newline, then the lines, each with its '\n'. The leading newline lets
+  // a writer close a torn last line in the same write().
+  std::string text = std::string(1, '\n');
+  std::vector<size_t> ends;  // where each line ends in `text` (after its '\n')
+  std::string keys_and_ids;  // each entry's source key, then its id
+  std::vector<size_t> key_ends, id_ends;
+
+  // Encodes `entry`, first giving it a fresh id when it has none. Its
+  // timestamp must be set. On error nothing is added.
+  absl::Status Add(Entry& entry);
+  // Appends the entries of `other`, in order.
+  void Append(const EncodedEntries& other);
+  size_t size() const { return ends.size(); }
+  bool empty() const { return ends.empty(); }
+  void Clear();
+  absl::string_view line(size_t k) const {  // without its '\n'
+    const size_t begin = k == 0 ? 1 : ends[k - 1];
+    return absl::string_view(text).substr(begin, ends[k] - begin - 1);
+  }
+  absl::string_view key(size_t k) const {
+    const size_t begin = k == 0 ? 0 : id_ends[k - 1];
+    return absl::string_view(keys_and_ids).substr(begin, key_ends[k] - begin);
+  }
+  absl::string_view id(size_t k) const {
+    return absl::string_view(keys_and_ids).substr(key_ends[k], id_ends[k] - key_ends[k]);
+  }
+};
+
 class Ledger {
  public:
   // Opens (and by default creates) the ledger in `dir`.
@@ -89,6 +122,13 @@ class Ledger {
     (void)options;
     return AppendBatch(std::move(entries));
   }
+
+  // Appends entries encoded beforehand, as AppendBatch does, and sets
+  // (*appended)[k] to whether entry k was appended (false: its source key is
+  // in the ledger, or earlier in `entries`). The default decodes the lines
+  // and calls AppendBatch.
+  virtual absl::Status AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,
+                                     std::vector<bool>* appended);
 
   // Calls `fn` for every valid entry, in file order. Skipped lines are
   // appended to `issues` when it is not null.
