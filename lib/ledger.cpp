@@ -681,6 +681,18 @@ class LedgerImpl final : public Ledger {
         generation_(ForkGeneration()) {}
 
   ~LedgerImpl() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (staged_ != nullptr) {
+        // A bulk append that ended without its last batch (an error on the
+        // way): keep what the staged cache holds when it is whole.
+        if (generation_ == ForkGeneration() && keys_loaded_) {
+          FinishStagedLocked().IgnoreError();
+        } else {
+          DropStagedLocked();
+        }
+      }
+    }
     if (fd_ >= 0) ::close(fd_);
   }
 
@@ -946,6 +958,7 @@ class LedgerImpl final : public Ledger {
         at += static_cast<int64_t>(enc.ends[k] - begin);
       }
       if (indexed) {
+        if (!options.refresh_cache || staged_ != nullptr) StageKeysLocked(enc, *appended, end);
         covered_ = end;
       } else {
         ForgetKeysLocked();  // a line failed to read back: rebuild the index on next need
@@ -953,6 +966,170 @@ class LedgerImpl final : public Ledger {
     }
     file_lock.Release();
     if (keys_loaded_ && options.refresh_cache) MaybePersistKeysLocked(false).IgnoreError();
+    return absl::OkStatus();
+  }
+
+  // The source-key cache of a bulk append (ingestion appends batch after
+  // batch with refresh_cache off, then its last batch with it on). Rather
+  // than read every appended line back at the end to list its key, the new
+  // cache file is written as the batches go: the old cache's key lines and
+  // those of lines it does not cover when the first batch is written, then
+  // each batch's keys, straight from the encoded entries. Its header, which
+  // names the ledger offset covered and fingerprints the ledger up to it, is
+  // written last, into room left at the start of the file (JSON allows the
+  // spaces that pad it). The usual rule then decides whether it replaces
+  // the cache; any error drops it, and the usual rewrite applies.
+  struct StagedCache {
+    std::string tmp;
+    FileDescriptor fd;
+    std::string out;           // key lines not yet written
+    int64_t written = 0;       // bytes of key lines written
+    uint64_t hash = kFnvOffset;
+    int64_t count = 0;
+    int64_t covered = 0;       // the ledger offset the key lines reach
+    absl::Status status;
+  };
+  static constexpr int64_t kStagedHeaderRoom = 512;  // the header line, padded, with its newline
+
+  void StageLineLocked(absl::string_view key, absl::string_view id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    StagedCache& st = *staged_;
+    const size_t begin = st.out.size();
+    st.out.push_back('[');
+    AppendQuoted(key, &st.out);
+    st.out.push_back(',');
+    AppendQuoted(id, &st.out);
+    st.out.append("]\n");
+    st.hash = Fnv1a(absl::string_view(st.out).substr(begin), st.hash);
+    ++st.count;
+    if (st.out.size() >= (size_t{1} << 20)) FlushStagedLocked();
+  }
+
+  void FlushStagedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    StagedCache& st = *staged_;
+    if (st.status.ok() && !st.out.empty()) {
+      st.status = WriteAll(st.fd.get(), st.out.data(), st.out.size(), st.tmp);
+      st.written += static_cast<int64_t>(st.out.size());
+    }
+    st.out.clear();
+  }
+
+  // Lists the keys of the lines the index points at in [staged covered,
+  // covered_): what other writers appended, caught up before this write.
+  void StageIndexedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    StagedCache& st = *staged_;
+    if (!st.status.ok() || st.covered >= covered_) return;
+    absl::StatusOr<int64_t> tail = ForEachIndexedLineLocked(
+        st.covered, covered_, [&](absl::string_view key, absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          StageLineLocked(key, id);
+          return st.status;
+        });
+    if (!tail.ok() && st.status.ok()) st.status = tail.status();
+    st.covered = covered_;
+  }
+
+  // Called after a batch written at the old covered_ up to `end` (covered_
+  // not yet moved) with every appended key indexed.
+  void StageKeysLocked(const EncodedEntries& enc, const std::vector<bool>& appended, int64_t end) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!writable_) return;
+    if (staged_ == nullptr) {
+      // Worth it only when the old cache is small to copy (a first ingest)
+      // or the usual rule would rewrite it at the end anyway.
+      const int64_t old_keys = cache_fd_.get() >= 0 ? cache_keys_end_ - cache_keys_begin_ : 0;
+      const int64_t gap = end - cache_offset_;
+      if (old_keys >= kCacheMinGap && gap < cache_offset_ / 8) return;
+      if (!StartStagedLocked()) return;
+    }
+    StagedCache& st = *staged_;
+    StageIndexedLocked();  // covered_ is where this write began
+    for (size_t k = 0; k < enc.size() && st.status.ok(); ++k) {
+      if (appended[k] && !enc.key(k).empty()) StageLineLocked(enc.key(k), enc.id(k));
+    }
+    st.covered = end;
+    if (!st.status.ok()) DropStagedLocked();
+  }
+
+  bool StartStagedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!MakeDirs(cache_dir_, options_.dir_mode).ok()) return false;
+    static std::atomic<uint64_t> counter{0};
+    auto st = std::make_unique<StagedCache>();
+    st->tmp = absl::StrCat(cache_path_, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+    st->fd.Reset(::open(st->tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(options_.file_mode)));
+    if (st->fd.get() < 0) return false;
+    if (::lseek(st->fd.get(), kStagedHeaderRoom, SEEK_SET) != kStagedHeaderRoom) {
+      ::unlink(st->tmp.c_str());
+      return false;
+    }
+    st->covered = cache_offset_;
+    staged_ = std::move(st);
+    StagedCache& s = *staged_;
+    // The old cache's key lines, verbatim (and counted, as the reader will).
+    if (cache_fd_.get() >= 0) {
+      LineReader old(cache_fd_.get(), cache_path_, cache_keys_begin_, cache_keys_end_, kReadChunk);
+      for (;;) {
+        absl::string_view line;
+        int64_t offset = 0;
+        absl::StatusOr<LineReader::Result> r = old.Next(&line, &offset);
+        if (!r.ok()) {
+          s.status = r.status();
+          break;
+        }
+        if (*r == LineReader::Result::kEnd) break;
+        if (*r == LineReader::Result::kLongLine) continue;
+        const size_t begin = s.out.size();
+        s.out.append(line.data(), line.size());
+        s.out.push_back('\n');
+        s.hash = Fnv1a(absl::string_view(s.out).substr(begin), s.hash);
+        ++s.count;
+        if (s.out.size() >= (size_t{1} << 20)) FlushStagedLocked();
+      }
+    }
+    if (!s.status.ok()) {
+      DropStagedLocked();
+      return false;
+    }
+    return true;
+  }
+
+  void DropStagedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (staged_ == nullptr) return;
+    if (staged_->fd.get() >= 0) ::unlink(staged_->tmp.c_str());
+    staged_.reset();
+  }
+
+  // Completes the staged cache up to covered_ and puts it in place.
+  absl::Status FinishStagedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    struct Drop {
+      const LedgerImpl* self;
+      ~Drop() { self->DropStagedLocked(); }
+    } drop{this};
+    StagedCache& st = *staged_;
+    StageIndexedLocked();
+    FlushStagedLocked();
+    TKB_RETURN_IF_ERROR(st.status);
+    if (static_cast<size_t>(st.count) != KeyCountLocked()) {
+      return absl::InternalError(absl::StrCat("source-key cache: staged ", st.count, " keys, the index holds ",
+                                              KeyCountLocked()));
+    }
+    TKB_ASSIGN_OR_RETURN(auto fingerprint, LedgerFingerprint(fd_, path_, covered_));
+    std::string header = absl::StrCat("{\"v\":1,\"kind\":\"source-keys\",\"ledger_offset\":", covered_,
+                                      ",\"head_fnv1a64\":\"", Hex64(fingerprint.first), "\",\"tail_fnv1a64\":\"",
+                                      Hex64(fingerprint.second), "\"}");
+    if (static_cast<int64_t>(header.size()) >= kStagedHeaderRoom) {
+      return absl::InternalError("source-key cache: header longer than its room");
+    }
+    header.resize(kStagedHeaderRoom - 1, ' ');
+    header.push_back('\n');
+    TKB_RETURN_IF_ERROR(posix_io::PwriteAll(st.fd.get(), header.data(), header.size(), 0, st.tmp));
+    const std::string trailer =
+        absl::StrCat("{\"end\":true,\"count\":", st.count, ",\"fnv1a64\":\"", Hex64(st.hash), "\"}\n");
+    TKB_RETURN_IF_ERROR(WriteAll(st.fd.get(), trailer.data(), trailer.size(), st.tmp));
+    if (::rename(st.tmp.c_str(), cache_path_.c_str()) != 0) return PosixError(errno, "cannot rename", st.tmp);
+    cache_fd_.Reset(st.fd.release());
+    cache_keys_begin_ = kStagedHeaderRoom;
+    cache_keys_end_ = kStagedHeaderRoom + st.written;
+    cache_offset_ = covered_;
+    staged_.reset();
     return absl::OkStatus();
   }
 
@@ -1064,6 +1241,7 @@ class LedgerImpl final : public Ledger {
   }
 
   void ForgetKeysLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    DropStagedLocked();
     absl::flat_hash_map<uint64_t, int64_t>().swap(keys_);
     key_collisions_.clear();
     cache_fd_.Reset();
@@ -1296,11 +1474,25 @@ class LedgerImpl final : public Ledger {
   // temporary file then renamed, so a reader sees the old cache or the new
   // one, never a mix; the new file is the one kept open from then on.
   absl::Status MaybePersistKeysLocked(bool force) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!keys_loaded_ || covered_ <= 0) return absl::OkStatus();
+    if (!keys_loaded_ || covered_ <= 0) {
+      DropStagedLocked();
+      return absl::OkStatus();
+    }
     const int64_t gap = covered_ - cache_offset_;
-    if (!force && (gap < kCacheMinGap || gap < cache_offset_ / 8)) return absl::OkStatus();
-    if (force && gap == 0 && cache_offset_ > 0) return absl::OkStatus();
+    if (!force && (gap < kCacheMinGap || gap < cache_offset_ / 8)) {
+      DropStagedLocked();
+      return absl::OkStatus();
+    }
+    if (force && gap == 0 && cache_offset_ > 0) {
+      DropStagedLocked();
+      return absl::OkStatus();
+    }
     if (!writable_) return absl::OkStatus();
+    if (staged_ != nullptr) {
+      absl::Status staged = FinishStagedLocked();
+      if (staged.ok()) return staged;
+      // Else the usual rewrite below.
+    }
     TKB_RETURN_IF_ERROR(MakeDirs(cache_dir_, options_.dir_mode));
     TKB_ASSIGN_OR_RETURN(auto fingerprint, LedgerFingerprint(fd_, path_, covered_));
     static std::atomic<uint64_t> counter{0};
@@ -1416,6 +1608,9 @@ class LedgerImpl final : public Ledger {
   mutable std::string line_buf_ ABSL_GUARDED_BY(mu_);
   mutable int64_t covered_ ABSL_GUARDED_BY(mu_) = 0;
   mutable int64_t cache_offset_ ABSL_GUARDED_BY(mu_) = 0;  // what the cache file covers
+  // A new cache file being written while a bulk append goes on (see
+  // StageKeysLocked); null when none is.
+  mutable std::unique_ptr<StagedCache> staged_ ABSL_GUARDED_BY(mu_);
   mutable EntryDecoder decoder_ ABSL_GUARDED_BY(mu_);
   mutable Entry scratch_ ABSL_GUARDED_BY(mu_);
   mutable EntryDecoder lookup_decoder_ ABSL_GUARDED_BY(mu_);

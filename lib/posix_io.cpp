@@ -31,6 +31,20 @@ absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& 
   return absl::OkStatus();
 }
 
+absl::Status PwriteAll(int fd, const char* data, size_t size, int64_t offset, const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError(errno, "cannot write", path);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<size_t> PreadAll(int fd, char* data, size_t size, int64_t offset, const std::string& path) {
   size_t done = 0;
   while (done < size) {

@@ -535,3 +535,61 @@ TEST_CASE("Claude Code lines: the simdjson fast path says exactly what the exact
   CHECK(fast.fast_reads() == before + 1);
   CHECK(before > 20);
 }
+
+TEST_CASE("Ledger key index: a cache written as bulk batches go, with another writer's lines between them") {
+  TempDir tmp;
+  auto make = [](const std::string& key, const std::string& id) {
+    Entry e;
+    e.model = "m";
+    e.timestamp = absl::FromUnixSeconds(1767225600);
+    e.source_kind = "test";
+    e.source_key = key;
+    e.id = id;
+    return e;
+  };
+  tokenbook::AppendOptions bulk;
+  bulk.existing_ids = false;
+  bulk.refresh_cache = false;
+  {
+    absl::StatusOr<std::unique_ptr<tokenbook::Ledger>> l = tokenbook::Ledger::Open(tmp.Sub("l"));
+    absl::StatusOr<std::unique_ptr<tokenbook::Ledger>> other = tokenbook::Ledger::Open(tmp.Sub("l"));
+    REQUIRE(l.ok());
+    REQUIRE(other.ok());
+    int n = 0;
+    for (int batch = 0; batch < 4; ++batch) {
+      tokenbook::EncodedEntries enc;
+      for (int i = 0; i < 1500; ++i, ++n) {
+        Entry e = make(absl::StrCat("key-", n), absl::StrCat("ID-", n));
+        REQUIRE(enc.Add(e).ok());
+      }
+      Entry again = make("key-0", "ID-AGAIN");  // in the ledger already (after the first batch)
+      REQUIRE(enc.Add(again).ok());
+      std::vector<bool> appended;
+      tokenbook::AppendOptions o = bulk;
+      o.refresh_cache = batch == 3;  // the last batch, as ingestion does
+      REQUIRE((*l)->AppendEncoded(enc, o, &appended).ok());
+      CHECK(appended.size() == 1501);
+      CHECK(!appended.back());  // key-0: earlier in the first batch, in the ledger for the others
+      // Another writer (think of another process) appends between batches.
+      if (batch < 3) REQUIRE((*other)->Append(make(absl::StrCat("other-", batch), absl::StrCat("OID-", batch)))->appended);
+    }
+  }
+  const std::string cache = ReadFile(tmp.Sub("l/cache/source-keys.jsonl"));
+  REQUIRE(!cache.empty());
+  CHECK(cache.find("\"ledger_offset\":") != std::string::npos);
+  CHECK(cache.find('\n') == 511);  // written as the batches went: the header in its padded room
+  CHECK(cache.find("{\"end\":true,\"count\":6003,") != std::string::npos);  // 6,000 + 3 of the other writer
+  // A new reader loads the cache (it holds every key) and finds each id there.
+  absl::StatusOr<std::unique_ptr<tokenbook::Ledger>> l = tokenbook::Ledger::Open(tmp.Sub("l"));
+  REQUIRE(l.ok());
+  for (const auto& [key, id] : std::vector<std::pair<std::string, std::string>>{
+           {"key-0", "ID-0"}, {"key-2999", "ID-2999"}, {"key-5999", "ID-5999"}, {"other-1", "OID-1"}}) {
+    CAPTURE(key);
+    absl::StatusOr<tokenbook::AppendResult> r = (*l)->Append(make(key, "NEW"));
+    REQUIRE(r.ok());
+    CHECK(!r->appended);
+    CHECK(r->id == id);
+  }
+  CHECK((*l)->HasSourceKey("key-4321").value_or(false));
+  CHECK(!(*l)->HasSourceKey("key-6000").value_or(true));
+}

@@ -23,6 +23,9 @@ absl::Status PosixError(int err, absl::string_view what, absl::string_view path)
 // write() until all `size` bytes are written.
 absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& path);
 
+// pwrite() until all `size` bytes are written at `offset`.
+absl::Status PwriteAll(int fd, const char* data, size_t size, int64_t offset, const std::string& path);
+
 // pread() until `size` bytes are read or the file ends; returns the count.
 absl::StatusOr<size_t> PreadAll(int fd, char* data, size_t size, int64_t offset, const std::string& path);
 
