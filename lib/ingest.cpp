@@ -61,7 +61,7 @@ using posix_io::WriteAll;
 // memory whatever a file holds. Real transcripts stay far below it.
 constexpr size_t kMaxLineBytes = size_t{8} << 20;
 constexpr size_t kReadChunk = size_t{1} << 20;
-// Entries appended per write.
+// About this many entries are appended (a write per file) before their files' state is committed.
 constexpr size_t kBatchEntries = 4096;
 
 struct FileInfo {
@@ -691,59 +691,70 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
   } join{&pool, &mu, &stop, &changed};
 
   // The source-key cache (cache/source-keys.jsonl) is brought up to date
-  // once, by the last batch, under the ledger's usual rule (when the ledger
-  // has outgrown it enough): rewriting it per batch would cost O(keys) each
+  // once, by the last write, under the ledger's usual rule (when the ledger
+  // has outgrown it enough): rewriting it per write would cost O(keys) each
   // time, and leaving it behind would make the next process with something
   // new (a hook after the next turn) rebuild the key index from the whole
-  // ledger.
+  // ledger. Writes with refresh_cache off let the ledger stage the new
+  // cache as they go, so the last one only completes it.
   AppendOptions append_options;
   append_options.existing_ids = false;
   append_options.refresh_cache = false;
-  EncodedEntries batch;
   std::set<std::string> unpriced_models;
   absl::flat_hash_set<std::string> dry_keys;  // dry run: keys this run would add
   absl::Status failure;
 
-  // Entries are appended in batches; the counts need each entry's outcome,
-  // so the batch keeps what the counts need.
-  std::vector<Pending> pending;
+  // Files' entries are appended a file at a time (each file's lines as they
+  // were encoded on its reading thread, one write() each), and their state
+  // committed in batches of about kBatchEntries entries.
+  std::vector<std::pair<size_t, std::unique_ptr<FileResult>>> done_files;  // awaiting their batch
+  size_t batch_entries = 0;
   std::vector<bool> added;
-  auto write_batch = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
-    if (options.dry_run) {
-      added.assign(batch.size(), false);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        const absl::string_view key = batch.key(i);
-        TKB_ASSIGN_OR_RETURN(const bool present, book.ledger().HasSourceKey(key));
-        added[i] = !present && dry_keys.insert(std::string(key)).second;
-      }
-    } else {
-      TKB_RETURN_IF_ERROR(book.ledger().AppendEncoded(batch, append_options, &added));
+  auto write_batch = [&](bool last) -> absl::Status {
+    size_t last_written = done_files.size();
+    for (size_t i = 0; i < done_files.size(); ++i) {
+      if (!done_files[i].second->encoded.empty()) last_written = i;
     }
-    batch.Clear();
-    for (size_t i = 0; i < pending.size(); ++i) {
-      const Pending& p = pending[i];
-      if (!added[i]) {
-        ++result.duplicates;
-        continue;
+    for (size_t i = 0; i < done_files.size(); ++i) {
+      FileResult& r = *done_files[i].second;
+      if (r.encoded.empty()) continue;
+      if (options.dry_run) {
+        added.assign(r.encoded.size(), false);
+        for (size_t j = 0; j < r.encoded.size(); ++j) {
+          const absl::string_view key = r.encoded.key(j);
+          TKB_ASSIGN_OR_RETURN(const bool present, book.ledger().HasSourceKey(key));
+          added[j] = !present && dry_keys.insert(std::string(key)).second;
+        }
+      } else {
+        append_options.refresh_cache = last && i == last_written;
+        TKB_RETURN_IF_ERROR(book.ledger().AppendEncoded(r.encoded, append_options, &added));
       }
-      ++result.entries;
-      if (!CheckedAdd(&result.cost, p.cost)) return absl::OutOfRangeError("the cost of the ingested entries overflows");
-      for (TokenKind k : kAllTokenKinds) {
-        Tokens sum = result.tokens[k];
-        if (!CheckedAdd(&sum, p.tokens[k])) return absl::OutOfRangeError("the ingested token count overflows");
-        result.tokens[k] = sum;
+      r.encoded = EncodedEntries();
+      for (size_t j = 0; j < r.pending.size(); ++j) {
+        const Pending& p = r.pending[j];
+        if (!added[j]) {
+          ++result.duplicates;
+          continue;
+        }
+        ++result.entries;
+        if (!CheckedAdd(&result.cost, p.cost)) return absl::OutOfRangeError("the cost of the ingested entries overflows");
+        for (TokenKind k : kAllTokenKinds) {
+          Tokens sum = result.tokens[k];
+          if (!CheckedAdd(&sum, p.tokens[k])) return absl::OutOfRangeError("the ingested token count overflows");
+          result.tokens[k] = sum;
+        }
+        if (!p.priced) {
+          ++result.unpriced;
+          unpriced_models.insert(p.model);
+        }
       }
-      if (!p.priced) {
-        ++result.unpriced;
-        unpriced_models.insert(p.model);
-      }
+      r.pending.clear();
+      r.pending.shrink_to_fit();
     }
-    pending.clear();
+    batch_entries = 0;
     return absl::OkStatus();
   };
 
-  std::vector<std::pair<size_t, std::unique_ptr<FileResult>>> done_files;  // awaiting their batch
   auto commit_files = [&] {
     for (auto& [k, r] : done_files) {
       const FileInfo& f = *jobs[k].file;
@@ -787,14 +798,10 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
     for (IngestIssue& issue : r->issues) {
       if (result.issues.size() < options.max_issues) result.issues.push_back(std::move(issue));
     }
-    batch.Append(r->encoded);
-    r->encoded = EncodedEntries();
-    for (Pending& p : r->pending) pending.push_back(std::move(p));
-    r->pending.clear();
-    r->pending.shrink_to_fit();
+    batch_entries += r->encoded.size();
     done_files.emplace_back(k, std::move(r));
-    if (batch.size() >= kBatchEntries) {
-      failure = write_batch();
+    if (batch_entries >= kBatchEntries) {
+      failure = write_batch(/*last=*/false);
       if (!failure.ok()) break;
       commit_files();
     }
@@ -805,8 +812,7 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
     }
   }
   if (failure.ok()) {
-    append_options.refresh_cache = true;
-    failure = write_batch();
+    failure = write_batch(/*last=*/true);
     if (failure.ok()) commit_files();
   }
   // Save what was written even after a failure, so that a re-run starts
