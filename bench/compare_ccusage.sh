@@ -29,6 +29,7 @@ if [ ! -d "$data/projects" ]; then
 fi
 mkdir -p "$work"
 rm -rf "$work/ledger"
+sync  # no earlier run's dirty pages to write back while either tool runs
 find "$data" -name '*.jsonl' -print0 | xargs -0 cat > /dev/null  # warm the page cache for both tools
 
 # run NAME CMD... : runs CMD with stdout to $work/NAME.out, records
