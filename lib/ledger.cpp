@@ -686,7 +686,9 @@ class LedgerImpl final : public Ledger {
       if (staged_ != nullptr) {
         // A bulk append that ended without its last batch (an error on the
         // way): keep what the staged cache holds when it is whole.
-        if (generation_ == ForkGeneration() && keys_loaded_) {
+        if (generation_ != ForkGeneration()) {
+          staged_.reset();  // the parent's (see EnsureOwnDescriptorLocked)
+        } else if (keys_loaded_) {
           FinishStagedLocked().IgnoreError();
         } else {
           DropStagedLocked();
@@ -965,7 +967,10 @@ class LedgerImpl final : public Ledger {
       }
     }
     file_lock.Release();
-    if (keys_loaded_ && options.refresh_cache) MaybePersistKeysLocked(false).IgnoreError();
+    if (keys_loaded_ && options.refresh_cache) {
+      MaybePersistKeysLocked(false).IgnoreError();
+      DropStagedLocked();  // the bulk append is over: a cache staged but not worth keeping goes
+    }
     return absl::OkStatus();
   }
 
@@ -1157,6 +1162,8 @@ class LedgerImpl final : public Ledger {
   absl::Status EnsureOwnDescriptorLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const uint64_t generation = ForkGeneration();
     if (generation == generation_) return absl::OkStatus();
+    // A cache the parent is staging stays the parent's: not written, not removed.
+    staged_.reset();
     const int flags = writable_ ? (O_RDWR | O_APPEND | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC);
     const int fd = ::open(path_.c_str(), flags);
     if (fd < 0) return PosixError(errno, "cannot reopen", path_);
@@ -1474,19 +1481,10 @@ class LedgerImpl final : public Ledger {
   // temporary file then renamed, so a reader sees the old cache or the new
   // one, never a mix; the new file is the one kept open from then on.
   absl::Status MaybePersistKeysLocked(bool force) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!keys_loaded_ || covered_ <= 0) {
-      DropStagedLocked();
-      return absl::OkStatus();
-    }
+    if (!keys_loaded_ || covered_ <= 0) return absl::OkStatus();
     const int64_t gap = covered_ - cache_offset_;
-    if (!force && (gap < kCacheMinGap || gap < cache_offset_ / 8)) {
-      DropStagedLocked();
-      return absl::OkStatus();
-    }
-    if (force && gap == 0 && cache_offset_ > 0) {
-      DropStagedLocked();
-      return absl::OkStatus();
-    }
+    if (!force && (gap < kCacheMinGap || gap < cache_offset_ / 8)) return absl::OkStatus();
+    if (force && gap == 0 && cache_offset_ > 0) return absl::OkStatus();
     if (!writable_) return absl::OkStatus();
     if (staged_ != nullptr) {
       absl::Status staged = FinishStagedLocked();
@@ -1659,16 +1657,6 @@ absl::Status EncodedEntries::Add(Entry& entry) {
   keys_and_ids.append(entry.id);
   id_ends.push_back(keys_and_ids.size());
   return absl::OkStatus();
-}
-
-void EncodedEntries::Append(const EncodedEntries& other) {
-  const size_t text_base = text.size() - 1;  // other's lines start after its own leading newline
-  text.append(other.text, 1, std::string::npos);
-  for (size_t end : other.ends) ends.push_back(text_base + end);
-  const size_t key_base = keys_and_ids.size();
-  keys_and_ids.append(other.keys_and_ids);
-  for (size_t end : other.key_ends) key_ends.push_back(key_base + end);
-  for (size_t end : other.id_ends) id_ends.push_back(key_base + end);
 }
 
 void EncodedEntries::Clear() {

@@ -82,8 +82,6 @@ struct EncodedEntries {
   // Encodes `entry`, first giving it a fresh id when it has none. Its
   // timestamp must be set. On error nothing is added.
   absl::Status Add(Entry& entry);
-  // Appends the entries of `other`, in order.
-  void Append(const EncodedEntries& other);
   size_t size() const { return ends.size(); }
   bool empty() const { return ends.empty(); }
   void Clear();
