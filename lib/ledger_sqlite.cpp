@@ -204,6 +204,12 @@ void AppendJsonString(absl::string_view s, std::string* out) {
     if (c == '"' || c == '\\') {
       out->push_back('\\');
       out->push_back(ch);
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c == '\r') {
+      out->append("\\r");
     } else if (c < 0x20) {
       const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
       out->append(esc, sizeof(esc));
