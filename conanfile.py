@@ -48,11 +48,12 @@ class TokenbookConan(ConanFile):
         cmake_layout(self)
 
     def requirements(self):
-        # tokenbook::core's headers include Abseil's; the other two are used
+        # tokenbook::core's headers include Abseil's; the others are used
         # only inside the shared library.
         self.requires("abseil/20240116.2", transitive_headers=True)
         self.requires("rapidjson/cci.20230929")
         self.requires("tomlplusplus/3.4.0")
+        self.requires("sqlite3/3.45.0")
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -96,7 +97,7 @@ class TokenbookConan(ConanFile):
         capi.libs = ["tokenbook"]
         # Linked privately into the shared library; listed because Conan wants
         # every requirement used by a component.
-        capi.requires = ["abseil::abseil", "rapidjson::rapidjson", "tomlplusplus::tomlplusplus"]
+        capi.requires = ["abseil::abseil", "rapidjson::rapidjson", "tomlplusplus::tomlplusplus", "sqlite3::sqlite3"]
 
         core = self.cpp_info.components["core"]
         core.set_property("cmake_target_name", "tokenbook::core")
