@@ -1451,7 +1451,18 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, con
     if (options.create && slash != std::string::npos && slash > 0) {
       TKB_RETURN_IF_ERROR(MakeDirs(db.substr(0, slash), options.dir_mode));
     }
-    return OpenSqliteLedger(d, db, options);
+    // As for ledger.jsonl below: a directory of another user is read only.
+    std::string not_writable;
+    struct stat dst;
+    if (::stat(d.c_str(), &dst) == 0 && dst.st_uid != ::geteuid()) {
+      const char* allow = std::getenv("TOKENBOOK_ALLOW_OTHER_OWNER");
+      if (allow == nullptr || absl::string_view(allow) != "1") {
+        not_writable = absl::StrCat("the ledger directory ", d, " belongs to uid ", dst.st_uid, ", not to uid ",
+                                    ::geteuid(), " running tokenbook: refusing to write into its database (reports "
+                                    "still read it; set TOKENBOOK_ALLOW_OTHER_OWNER=1 to write anyway)");
+      }
+    }
+    return OpenSqliteLedger(d, db, options, std::move(not_writable));
   }
   std::string d = dir;
   while (d.size() > 1 && d.back() == '/') d.pop_back();

@@ -579,7 +579,7 @@ class SqliteLedger final : public Ledger {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& dir, const std::string& db_path,
-                                                         const LedgerOptions& options) {
+                                                         const LedgerOptions& options, std::string not_writable) {
   static const bool initialised = [] {
     // Our connections are each used under a mutex or by one thread.
     return sqlite3_initialize() == SQLITE_OK;
@@ -591,8 +591,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& dir,
     return absl::FailedPreconditionError(absl::StrCat(db_path, " is a directory, not a SQLite database"));
   }
   if (!exists && !options.create) return absl::NotFoundError(absl::StrCat("no ledger database at ", db_path));
-  std::string not_writable;
-  if (exists && ::access(db_path.c_str(), W_OK) != 0) {
+  if (!exists && !not_writable.empty()) return absl::PermissionDeniedError(not_writable);
+  if (not_writable.empty() && exists && ::access(db_path.c_str(), W_OK) != 0) {
     not_writable = absl::StrCat("the ledger database ", db_path, " is not writable");
   }
   absl::StatusOr<Db> db = Connect(db_path, not_writable.empty() ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE

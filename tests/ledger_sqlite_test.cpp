@@ -517,6 +517,18 @@ TEST_CASE("SQLite ledger: hostile files give errors that name them") {
     CHECK(absl::IsNotFound(l.status()));
     CHECK_FALSE(std::filesystem::exists(tmp.Sub("none.db")));
   }
+  SUBCASE("a directory another user owns is read, not written") {
+    { auto l = OpenOrDie(tmp.Url()); }
+    if (::chown(tmp.path().c_str(), ::geteuid() + 1, static_cast<gid_t>(-1)) != 0) return;  // needs root
+    ::unsetenv("TOKENBOOK_ALLOW_OTHER_OWNER");
+    auto l = OpenOrDie(tmp.Url());
+    CHECK(ScanLines(*l).empty());
+    absl::StatusOr<AppendResult> r = l->Append(MakeEntry(1));
+    REQUIRE_FALSE(r.ok());
+    CHECK(absl::IsPermissionDenied(r.status()));
+    CHECK(absl::StrContains(r.status().message(), "TOKENBOOK_ALLOW_OTHER_OWNER"));
+    REQUIRE(::chown(tmp.path().c_str(), ::geteuid(), static_cast<gid_t>(-1)) == 0);
+  }
   SUBCASE("a read-only database is read, not written") {
     {
       auto l = OpenOrDie(tmp.Url());

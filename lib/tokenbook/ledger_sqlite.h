@@ -24,9 +24,11 @@ inline constexpr int kSqliteApplicationId = 0x746b6231;
 
 // Opens (with options.create, creating) the database at `db_path`; `dir`
 // holds the ledger's other files. Errors name the file: not a database, a
-// newer schema, another program's database, not writable.
+// newer schema, another program's database, not writable. A non-empty
+// `not_writable` opens it read-only, appends failing with that message.
 absl::StatusOr<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& dir, const std::string& db_path,
-                                                         const LedgerOptions& options);
+                                                         const LedgerOptions& options,
+                                                         std::string not_writable = "");
 
 }  // namespace v1
 }  // namespace tokenbook
