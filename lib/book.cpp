@@ -135,7 +135,8 @@ absl::StatusOr<RollupQuery> Book::MakeQuery(const ReportSpec& spec, absl::Time n
 absl::StatusOr<RollupReport> Book::Report(RollupQuery query, std::vector<LedgerIssue>* issues, bool reprice) {
   TKB_ASSIGN_OR_RETURN(Rollup rollup, Rollup::Create(std::move(query)));
   if (!reprice) {
-    TKB_RETURN_IF_ERROR(state_->ledger->Scan([&](const Entry& e) { rollup.Add(e); }, issues));
+    TKB_ASSIGN_OR_RETURN(const bool summed, state_->ledger->AddTotalsTo(&rollup));
+    if (!summed) TKB_RETURN_IF_ERROR(state_->ledger->Scan([&](const Entry& e) { rollup.Add(e); }, issues));
     return rollup.Finish();
   }
   absl::Status failed;

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,6 +47,7 @@
 #include "absl/time/time.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/rollup.h"
 #include "tokenbook/status.h"
 
 namespace tokenbook {
@@ -94,6 +96,47 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_ts ON entries (ts_ms);
 CREATE INDEX entries_session ON entries (session) WHERE session IS NOT NULL;
+
+-- Running totals per UTC quarter hour, model, provider and pricedness, kept
+-- by the insert itself: reports that group and filter by nothing finer
+-- (time buckets, model, provider) read these instead of every entry.
+CREATE TABLE quarter_totals (
+  quarter INTEGER NOT NULL,           -- floor(ts_ms / 900000)
+  model TEXT NOT NULL,
+  provider TEXT NOT NULL,             -- '' when absent
+  unpriced INTEGER NOT NULL,          -- 1: cost_source = 'unpriced'
+  entries INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  cost_micros INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  cache_write_5m_tokens INTEGER NOT NULL,
+  cache_write_1h_tokens INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  first_ts_ms INTEGER NOT NULL,
+  last_ts_ms INTEGER NOT NULL,
+  PRIMARY KEY (quarter, model, provider, unpriced)
+) WITHOUT ROWID;
+CREATE TRIGGER entries_quarter_totals AFTER INSERT ON entries BEGIN
+  INSERT INTO quarter_totals VALUES (
+    (NEW.ts_ms - (((NEW.ts_ms % 900000) + 900000) % 900000)) / 900000,
+    NEW.model, coalesce(NEW.provider, ''), NEW.cost_source = 'unpriced',
+    1, NEW.requests, NEW.cost_micros, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+    NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens, NEW.ts_ms, NEW.ts_ms)
+  ON CONFLICT DO UPDATE SET
+    entries = entries + 1,
+    requests = requests + excluded.requests,
+    cost_micros = cost_micros + excluded.cost_micros,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+    cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
+    cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+    first_ts_ms = min(first_ts_ms, excluded.first_ts_ms),
+    last_ts_ms = max(last_ts_ms, excluded.last_ts_ms);
+END;
 
 -- For the sqlite3 shell. Days and months are UTC; `tokenbook report` uses
 -- the configured time zone.
@@ -361,6 +404,112 @@ class SqliteLedger final : public Ledger {
                                    std::vector<LedgerIssue>* issues) const override {
     if (begin < 0) return absl::OutOfRangeError(absl::StrCat("offset ", begin, " is negative (", path_, ")"));
     return ScanRows(begin, fn, issues);
+  }
+
+  absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const override {
+    constexpr int64_t kQuarterMs = 900'000;
+    const RollupQuery& q = rollup->query();
+    // Only what quarter_totals can tell apart.
+    bool timed = false;
+    for (const GroupKey& k : q.group_by) {
+      if (k.is_time()) {
+        timed = true;
+      } else if (k.kind != GroupKey::Kind::kDimension ||
+                 (k.dimension != Dimension::kModel && k.dimension != Dimension::kProvider)) {
+        return false;
+      }
+    }
+    for (const Filter& f : q.filters) {
+      if (f.key.kind != GroupKey::Kind::kDimension ||
+          (f.key.dimension != Dimension::kModel && f.key.dimension != Dimension::kProvider)) {
+        return false;
+      }
+    }
+    auto floor_div = [](int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0) ? 1 : 0); };
+    int64_t first_quarter = std::numeric_limits<int64_t>::min();
+    int64_t end_quarter = std::numeric_limits<int64_t>::max();
+    if (q.range.start != absl::InfinitePast()) {
+      const int64_t ms = absl::ToUnixMillis(q.range.start);
+      if (absl::FromUnixMillis(ms) != q.range.start || floor_div(ms, kQuarterMs) * kQuarterMs != ms) return false;
+      first_quarter = ms / kQuarterMs;
+    }
+    if (q.range.end != absl::InfiniteFuture()) {
+      const int64_t ms = absl::ToUnixMillis(q.range.end);
+      if (absl::FromUnixMillis(ms) != q.range.end || floor_div(ms, kQuarterMs) * kQuarterMs != ms) return false;
+      end_quarter = ms / kQuarterMs;
+    }
+
+    struct Row {
+      int64_t quarter;
+      std::string model;
+      std::string provider;
+      bool unpriced;
+      Totals totals;
+    };
+    std::vector<Row> rows;
+    {
+      TKB_ASSIGN_OR_RETURN(Db db, Connect(path_, SQLITE_OPEN_READONLY));
+      TKB_ASSIGN_OR_RETURN(const int64_t kept,
+                           PragmaInt(db.get(), "SELECT count(*) FROM sqlite_schema WHERE name = 'quarter_totals'", path_));
+      if (kept == 0) return false;  // made without it: scan
+      TKB_ASSIGN_OR_RETURN(
+          Stmt s, Prepare(db.get(),
+                          "SELECT quarter, model, provider, unpriced, entries, requests, cost_micros, input_tokens, "
+                          "output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+                          "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
+                          "WHERE quarter >= ? AND quarter < ?",
+                          path_));
+      sqlite3_bind_int64(s.get(), 1, first_quarter);
+      sqlite3_bind_int64(s.get(), 2, end_quarter);
+      for (;;) {
+        const int rc = sqlite3_step(s.get());
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "cannot read quarter_totals", path_);
+        Row r;
+        r.quarter = sqlite3_column_int64(s.get(), 0);
+        const auto text = [&](int col) {
+          const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), col));
+          return t == nullptr ? std::string() : std::string(t, static_cast<size_t>(sqlite3_column_bytes(s.get(), col)));
+        };
+        r.model = text(1);
+        r.provider = text(2);
+        r.unpriced = sqlite3_column_int64(s.get(), 3) != 0;
+        Totals& t = r.totals;
+        t.entries = sqlite3_column_int64(s.get(), 4);
+        t.requests = sqlite3_column_int64(s.get(), 5);
+        t.cost = Micros(sqlite3_column_int64(s.get(), 6));
+        static constexpr TokenKind kColumns[] = {TokenKind::kInput, TokenKind::kOutput, TokenKind::kCacheRead,
+                                                 TokenKind::kCacheWrite5m, TokenKind::kCacheWrite1h,
+                                                 TokenKind::kReasoning};
+        for (int k = 0; k < 6; ++k) t.tokens[kColumns[k]] = Tokens(sqlite3_column_int64(s.get(), 7 + k));
+        if (r.unpriced) {
+          t.unpriced_entries = t.entries;
+          t.unpriced_tokens = t.tokens;
+        }
+        t.first = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 13));
+        t.last = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 14));
+        rows.push_back(std::move(r));
+      }
+    }
+    // A quarter hour must fall inside one bucket of the report's zone: its
+    // UTC offset a whole number of quarter hours, the same at both ends.
+    if (timed) {
+      for (const Row& r : rows) {
+        const absl::Time begin = absl::FromUnixMillis(r.quarter * kQuarterMs);
+        const absl::TimeZone::CivilInfo a = q.tz.At(begin);
+        const absl::TimeZone::CivilInfo b = q.tz.At(begin + absl::Milliseconds(kQuarterMs - 1));
+        if (a.offset != b.offset || a.offset % 900 != 0) return false;
+      }
+    }
+    Entry like;
+    for (const Row& r : rows) {
+      like.model = r.model;
+      like.provider = r.provider;
+      like.cost_source = r.unpriced ? CostSource::kUnpriced : CostSource::kComputed;
+      like.timestamp = absl::FromUnixMillis(r.quarter * kQuarterMs);
+      rollup->AddTotals(like, r.totals);
+    }
+    return true;
   }
 
   absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {

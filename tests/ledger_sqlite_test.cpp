@@ -34,6 +34,9 @@
 #include "tokenbook/entry_json.h"
 #include "tokenbook/ledger.h"
 #include "tokenbook/ledger_sqlite.h"
+#include "tokenbook/period.h"
+#include "tokenbook/report_json.h"
+#include "tokenbook/rollup.h"
 
 namespace tokenbook {
 namespace {
@@ -470,6 +473,122 @@ TEST_CASE("SQLite ledger: a Book opened on a directory whose config.toml names a
   CHECK(absl::StrContains(pg.status().message(), "config.toml"));
   tmp.Write("config.toml", "backend = \"ledger.db\"\n");
   CHECK_FALSE(Book::Open(tmp.path()).ok());
+}
+
+// The report of `ledger` for the query, by Scan or from kept totals (`summed`
+// says whether they answered it).
+std::string ReportOf(const Ledger& ledger, const RollupQuery& q, bool totals, bool* summed = nullptr) {
+  absl::StatusOr<Rollup> rollup = Rollup::Create(q);
+  REQUIRE_MESSAGE(rollup.ok(), rollup.status());
+  if (totals) {
+    absl::StatusOr<bool> used = ledger.AddTotalsTo(&*rollup);
+    REQUIRE_MESSAGE(used.ok(), used.status());
+    if (summed != nullptr) *summed = *used;
+    if (!*used) return "";
+  } else {
+    REQUIRE(ledger.Scan([&](const Entry& e) { rollup->Add(e); }).ok());
+  }
+  absl::StatusOr<RollupReport> report = rollup->Finish();
+  REQUIRE_MESSAGE(report.ok(), report.status());
+  return RollupReportJson(*report);
+}
+
+TEST_CASE("SQLite ledger: reports from the kept quarter-hour totals equal reports from a scan") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.Url());
+  auto jsonl = OpenOrDie(tmp.Sub("jsonl"));
+  std::vector<Entry> batch;
+  // Three months around the end of European summer time, every 37 minutes
+  // and 13 seconds, with unpriced entries and an absent provider.
+  const absl::Time begin = absl::FromCivil(absl::CivilSecond(2026, 9, 1, 0, 0, 0), absl::UTCTimeZone());
+  for (int i = 0; i < 4000; ++i) {
+    Entry e = MakeEntry(i);
+    e.id = NewUlid();
+    e.timestamp = begin + absl::Seconds(int64_t{i} * (37 * 60 + 13)) + absl::Milliseconds(i % 1000);
+    if (i % 11 == 0) {
+      e.cost_source = CostSource::kUnpriced;
+      e.cost = Micros(0);
+      e.provider.clear();
+      e.model = "unknown-model";
+    }
+    e.tokens[TokenKind::kCacheRead] = Tokens(i % 5 * 1000);
+    e.tokens[TokenKind::kReasoning] = Tokens(i % 3);
+    e.requests = 1 + i % 3;
+    batch.push_back(e);
+  }
+  REQUIRE(ledger->AppendBatch(batch).ok());
+  REQUIRE(jsonl->AppendBatch(batch).ok());
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 10, 20, 10, 0, 0), absl::UTCTimeZone());
+
+  struct Case {
+    const char* group_by;
+    const char* tz;
+    const char* period;
+    const char* filter;
+    size_t top;
+    bool fill;
+    bool summed;  // the totals answer it
+  };
+  const Case cases[] = {
+      {"month,model", "UTC", "all", nullptr, 0, false, true},
+      {"model", "UTC", "all", nullptr, 0, false, true},
+      {"", "UTC", "2026-10", nullptr, 0, false, true},
+      {"day,provider", "Europe/Berlin", "2026-10", nullptr, 0, true, true},
+      {"hour", "Asia/Kathmandu", "week", nullptr, 0, false, true},
+      {"day,model", "Australia/Eucla", "month", "model=gpt-5,unknown-model", 2, false, true},
+      {"week,model", "America/St_Johns", "all", "provider=", 0, false, true},
+      {"month", "Pacific/Chatham", "last-30d", nullptr, 0, true, true},
+      {"model", "America/New_York", "yesterday", "provider=openai", 0, false, true},
+      {"agent", "UTC", "all", nullptr, 0, false, false},
+      {"model", "UTC", "all", "agent=reviewer", 0, false, false},
+      {"tag:env", "UTC", "all", nullptr, 0, false, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.group_by);
+    CAPTURE(c.tz);
+    CAPTURE(c.period);
+    RollupQuery q;
+    REQUIRE(absl::LoadTimeZone(c.tz, &q.tz));
+    absl::StatusOr<TimeRange> range = ResolvePeriod(c.period, now, q.tz);
+    REQUIRE(range.ok());
+    q.range = *range;
+    if (*c.group_by != '\0') q.group_by = *ParseGroupBy(c.group_by);
+    if (c.filter != nullptr) REQUIRE(q.AddFilter(c.filter).ok());
+    q.top_n = c.top;
+    q.fill_empty_buckets = c.fill;
+    bool summed = false;
+    const std::string fast = ReportOf(*ledger, q, true, &summed);
+    CHECK(summed == c.summed);
+    const std::string scanned = ReportOf(*ledger, q, false);
+    CHECK(scanned == ReportOf(*jsonl, q, false));
+    if (summed) CHECK(fast == scanned);
+  }
+
+  SUBCASE("a range that does not start on a quarter hour is scanned") {
+    RollupQuery q;
+    absl::StatusOr<TimeRange> range = ResolveRange("2026-10-01T10:07:00Z", "", now, q.tz);
+    REQUIRE(range.ok());
+    q.range = *range;
+    bool summed = true;
+    ReportOf(*ledger, q, true, &summed);
+    CHECK_FALSE(summed);
+  }
+  SUBCASE("a zone whose offset is not whole quarter hours is scanned") {
+    // Amsterdam kept local mean time, UTC+0:19:32, until 1937.
+    Entry old = MakeEntry(0);
+    old.timestamp = absl::FromCivil(absl::CivilSecond(1930, 5, 1, 12, 0, 0), absl::UTCTimeZone());
+    REQUIRE(ledger->Append(old).ok());
+    RollupQuery q;
+    REQUIRE(absl::LoadTimeZone("Europe/Amsterdam", &q.tz));
+    q.group_by = *ParseGroupBy("day");
+    bool summed = true;
+    ReportOf(*ledger, q, true, &summed);
+    CHECK_FALSE(summed);
+    q.group_by = *ParseGroupBy("model");  // no time key: any zone will do
+    const std::string fast = ReportOf(*ledger, q, true, &summed);
+    CHECK(summed);
+    CHECK(fast == ReportOf(*ledger, q, false));
+  }
 }
 
 TEST_CASE("SQLite ledger: hostile files give errors that name them") {

@@ -31,6 +31,8 @@
 namespace tokenbook {
 inline namespace v1 {
 
+class Rollup;
+
 enum class Durability {
   kFlush,  // write() per append: survives a process crash (default)
   kFsync,  // write() then fsync() per append: survives a power cut
@@ -122,6 +124,17 @@ class Ledger {
     (void)fn;
     (void)issues;
     return absl::UnimplementedError("this ledger cannot be scanned from an offset");
+  }
+
+  // Counts every entry of the ledger into `rollup` from totals the ledger
+  // keeps, and returns true, when those totals answer the rollup's query
+  // exactly (its range, filters, group keys and time zone); otherwise adds
+  // nothing and returns false, and the caller scans. Lines that Scan would
+  // skip are not reported this way. The SQLite ledger keeps totals per model,
+  // provider and quarter hour (docs/backends.md); the JSONL ledger none.
+  virtual absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const {
+    (void)rollup;
+    return false;
   }
 
   // True when an entry with this source key is in the ledger.
