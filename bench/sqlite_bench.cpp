@@ -6,7 +6,10 @@
 //   BM_SqliteAppendSourceKey        the same with a unique source key each
 //   BM_SqliteAppendBatch/N          N entries per AppendBatch (one transaction)
 //   BM_SqliteScanMonthByModel       Ledger::Scan of the large database into a
-//                                   month-by-model Rollup: what `tokenbook
+//                                   month-by-model Rollup (the path of reports
+//                                   the kept totals cannot answer)
+//   BM_SqliteTotalsMonthByModel     the same report from quarter_totals
+//                                   (Ledger::AddTotalsTo): what `tokenbook
 //                                   report --by month,model` does on it
 //   BM_SqliteSqlMonthByModel        the same totals as one SQL GROUP BY (the
 //                                   monthly_by_model view), for comparison
@@ -213,6 +216,29 @@ void BM_SqliteScanMonthByModel(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * LargeEntries());
 }
 BENCHMARK(BM_SqliteScanMonthByModel)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+void BM_SqliteTotalsMonthByModel(benchmark::State& state) {
+  const std::string* db = LargeDatabase(state);
+  if (db == nullptr) return;
+  std::unique_ptr<Ledger> ledger = OpenUrl(state, absl::StrCat("sqlite://", *db));
+  if (ledger == nullptr) return;
+  for (auto _ : state) {
+    tokenbook::RollupQuery q;
+    q.group_by = *tokenbook::ParseGroupBy("month,model");
+    absl::StatusOr<tokenbook::Rollup> rollup = tokenbook::Rollup::Create(std::move(q));
+    if (!rollup.ok()) std::abort();
+    absl::StatusOr<bool> summed = ledger->AddTotalsTo(&*rollup);
+    absl::StatusOr<tokenbook::RollupReport> report = rollup->Finish();
+    if (!summed.ok() || !*summed || !report.ok() || report->total.entries != LargeEntries()) {
+      state.SkipWithError("totals failed");
+      break;
+    }
+    benchmark::DoNotOptimize(report->total.cost);
+    state.counters["groups"] = static_cast<double>(report->groups.size());
+  }
+  state.SetItemsProcessed(state.iterations() * LargeEntries());
+}
+BENCHMARK(BM_SqliteTotalsMonthByModel)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 void BM_SqliteSqlMonthByModel(benchmark::State& state) {
   const std::string* db = LargeDatabase(state);

@@ -439,76 +439,61 @@ class SqliteLedger final : public Ledger {
       end_quarter = ms / kQuarterMs;
     }
 
-    struct Row {
-      int64_t quarter;
-      std::string model;
-      std::string provider;
-      bool unpriced;
-      Totals totals;
-    };
-    std::vector<Row> rows;
-    {
-      TKB_ASSIGN_OR_RETURN(Db db, Connect(path_, SQLITE_OPEN_READONLY));
-      TKB_ASSIGN_OR_RETURN(const int64_t kept,
-                           PragmaInt(db.get(), "SELECT count(*) FROM sqlite_schema WHERE name = 'quarter_totals'", path_));
-      if (kept == 0) return false;  // made without it: scan
-      TKB_ASSIGN_OR_RETURN(
-          Stmt s, Prepare(db.get(),
-                          "SELECT quarter, model, provider, unpriced, entries, requests, cost_micros, input_tokens, "
-                          "output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
-                          "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
-                          "WHERE quarter >= ? AND quarter < ?",
-                          path_));
-      sqlite3_bind_int64(s.get(), 1, first_quarter);
-      sqlite3_bind_int64(s.get(), 2, end_quarter);
-      for (;;) {
-        const int rc = sqlite3_step(s.get());
-        if (rc == SQLITE_DONE) break;
-        if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "cannot read quarter_totals", path_);
-        Row r;
-        r.quarter = sqlite3_column_int64(s.get(), 0);
-        const auto text = [&](int col) {
-          const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), col));
-          return t == nullptr ? std::string() : std::string(t, static_cast<size_t>(sqlite3_column_bytes(s.get(), col)));
-        };
-        r.model = text(1);
-        r.provider = text(2);
-        r.unpriced = sqlite3_column_int64(s.get(), 3) != 0;
-        Totals& t = r.totals;
-        t.entries = sqlite3_column_int64(s.get(), 4);
-        t.requests = sqlite3_column_int64(s.get(), 5);
-        t.cost = Micros(sqlite3_column_int64(s.get(), 6));
-        static constexpr TokenKind kColumns[] = {TokenKind::kInput, TokenKind::kOutput, TokenKind::kCacheRead,
-                                                 TokenKind::kCacheWrite5m, TokenKind::kCacheWrite1h,
-                                                 TokenKind::kReasoning};
-        for (int k = 0; k < 6; ++k) t.tokens[kColumns[k]] = Tokens(sqlite3_column_int64(s.get(), 7 + k));
-        if (r.unpriced) {
-          t.unpriced_entries = t.entries;
-          t.unpriced_tokens = t.tokens;
-        }
-        t.first = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 13));
-        t.last = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 14));
-        rows.push_back(std::move(r));
-      }
-    }
-    // A quarter hour must fall inside one bucket of the report's zone: its
-    // UTC offset a whole number of quarter hours, the same at both ends.
-    if (timed) {
-      for (const Row& r : rows) {
-        const absl::Time begin = absl::FromUnixMillis(r.quarter * kQuarterMs);
-        const absl::TimeZone::CivilInfo a = q.tz.At(begin);
-        const absl::TimeZone::CivilInfo b = q.tz.At(begin + absl::Milliseconds(kQuarterMs - 1));
+    // Summed into a rollup of our own first, so that a row found unusable
+    // half-way leaves the caller's untouched.
+    TKB_ASSIGN_OR_RETURN(Rollup mine, Rollup::Create(q));
+    TKB_ASSIGN_OR_RETURN(Db db, Connect(path_, SQLITE_OPEN_READONLY));
+    TKB_ASSIGN_OR_RETURN(const int64_t kept,
+                         PragmaInt(db.get(), "SELECT count(*) FROM sqlite_schema WHERE name = 'quarter_totals'", path_));
+    if (kept == 0) return false;  // made without it: scan
+    TKB_ASSIGN_OR_RETURN(
+        Stmt s, Prepare(db.get(),
+                        "SELECT quarter, model, provider, unpriced, entries, requests, cost_micros, input_tokens, "
+                        "output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+                        "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
+                        "WHERE quarter >= ? AND quarter < ?",
+                        path_));
+    sqlite3_bind_int64(s.get(), 1, first_quarter);
+    sqlite3_bind_int64(s.get(), 2, end_quarter);
+    static constexpr TokenKind kColumns[] = {TokenKind::kInput,        TokenKind::kOutput,
+                                             TokenKind::kCacheRead,    TokenKind::kCacheWrite5m,
+                                             TokenKind::kCacheWrite1h, TokenKind::kReasoning};
+    Entry like;
+    for (;;) {
+      const int rc = sqlite3_step(s.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "cannot read quarter_totals", path_);
+      const int64_t quarter = sqlite3_column_int64(s.get(), 0);
+      like.timestamp = absl::FromUnixMillis(quarter * kQuarterMs);
+      if (timed) {
+        // A quarter hour must fall inside one bucket of the report's zone:
+        // its UTC offset a whole number of quarter hours, the same at both ends.
+        const absl::TimeZone::CivilInfo a = q.tz.At(like.timestamp);
+        const absl::TimeZone::CivilInfo b = q.tz.At(like.timestamp + absl::Milliseconds(kQuarterMs - 1));
         if (a.offset != b.offset || a.offset % 900 != 0) return false;
       }
+      const auto text = [&](int col, std::string* out) {
+        const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), col));
+        out->assign(t == nullptr ? "" : t, t == nullptr ? 0 : static_cast<size_t>(sqlite3_column_bytes(s.get(), col)));
+      };
+      text(1, &like.model);
+      text(2, &like.provider);
+      const bool unpriced = sqlite3_column_int64(s.get(), 3) != 0;
+      like.cost_source = unpriced ? CostSource::kUnpriced : CostSource::kComputed;
+      Totals t;
+      t.entries = sqlite3_column_int64(s.get(), 4);
+      t.requests = sqlite3_column_int64(s.get(), 5);
+      t.cost = Micros(sqlite3_column_int64(s.get(), 6));
+      for (int k = 0; k < 6; ++k) t.tokens[kColumns[k]] = Tokens(sqlite3_column_int64(s.get(), 7 + k));
+      if (unpriced) {
+        t.unpriced_entries = t.entries;
+        t.unpriced_tokens = t.tokens;
+      }
+      t.first = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 13));
+      t.last = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 14));
+      mine.AddTotals(like, t);
     }
-    Entry like;
-    for (const Row& r : rows) {
-      like.model = r.model;
-      like.provider = r.provider;
-      like.cost_source = r.unpriced ? CostSource::kUnpriced : CostSource::kComputed;
-      like.timestamp = absl::FromUnixMillis(r.quarter * kQuarterMs);
-      rollup->AddTotals(like, r.totals);
-    }
+    TKB_RETURN_IF_ERROR(rollup->Merge(mine));
     return true;
   }
 
