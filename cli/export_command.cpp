@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "tokenbook/csv.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/ledger_sqlite.h"
 #include "tokenbook/posix_io.h"
 
 namespace tokenbook::cli {
@@ -152,7 +153,9 @@ absl::StatusOr<int64_t> ExportSqlite(Ledger& source, const Rollup& matcher, cons
   } cleanup{temp};
   int64_t written = 0;
   {
-    absl::StatusOr<std::unique_ptr<Ledger>> db = Ledger::Open(absl::StrCat("sqlite://", temp));
+    // Opened by path, not by URL: any file name will do.
+    absl::StatusOr<std::unique_ptr<Ledger>> db =
+        OpenSqliteLedger(target.parent_path().string(), temp, LedgerOptions{});
     if (!db.ok()) return db.status();
     AppendOptions options;
     options.existing_ids = false;

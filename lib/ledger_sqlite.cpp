@@ -307,7 +307,6 @@ class SqliteLedger final : public Ledger {
   ~SqliteLedger() override {
     insert_.reset();
     find_key_.reset();
-    find_id_.reset();
     if (pid_ != ::getpid()) {
       (void)db_.release();  // the parent's connection: closing it here could drop the parent's locks
     }
@@ -543,7 +542,6 @@ class SqliteLedger final : public Ledger {
     if (pid_ == ::getpid() && db_ != nullptr) return absl::OkStatus();
     insert_.reset();
     find_key_.reset();
-    find_id_.reset();
     (void)db_.release();  // the parent's: see the destructor
     TKB_ASSIGN_OR_RETURN(db_, Connect(path_, not_writable_.empty() ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY));
     pid_ = ::getpid();
@@ -707,7 +705,6 @@ class SqliteLedger final : public Ledger {
   mutable Db db_;
   mutable Stmt insert_;
   mutable Stmt find_key_;
-  mutable Stmt find_id_;
 };
 
 }  // namespace

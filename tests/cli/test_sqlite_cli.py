@@ -170,6 +170,12 @@ def test_export_sqlite_is_atomic_and_repeatable(pair):
     r = run(tmp_path, "--ledger", url(db), "export", "--format", "sqlite", "--output", tmp_path / "web.db",
             "--project", "web", "--json")
     assert json.loads(r.stdout)["entries"] == 300
+    # Any file name will do, even one a URL could not carry.
+    odd = tmp_path / "usage?v=1#x.db"
+    run(tmp_path, "--ledger", jdir, "export", "--format", "sqlite", "--output", odd)
+    con = sqlite3.connect(f"file:{tmp_path / 'usage%3Fv=1%23x.db'}?mode=ro", uri=True)
+    assert con.execute("select count(*) from entries").fetchone()[0] == 600
+    con.close()
     # Not over the ledger itself, and not to standard output.
     r = run(tmp_path, "--ledger", url(db), "export", "--format", "sqlite", "--output", db, check=False)
     assert r.returncode != 0 and b"ledger itself" in r.stderr
