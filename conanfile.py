@@ -54,6 +54,7 @@ class TokenbookConan(ConanFile):
         self.requires("rapidjson/cci.20230929")
         self.requires("simdjson/3.10.1")
         self.requires("tomlplusplus/3.4.0")
+        self.requires("sqlite3/3.45.0")
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -97,7 +98,8 @@ class TokenbookConan(ConanFile):
         capi.libs = ["tokenbook"]
         # Linked privately into the shared library; listed because Conan wants
         # every requirement used by a component.
-        capi.requires = ["abseil::abseil", "rapidjson::rapidjson", "simdjson::simdjson", "tomlplusplus::tomlplusplus"]
+        capi.requires = ["abseil::abseil", "rapidjson::rapidjson", "simdjson::simdjson", "tomlplusplus::tomlplusplus",
+                         "sqlite3::sqlite3"]
 
         core = self.cpp_info.components["core"]
         core.set_property("cmake_target_name", "tokenbook::core")

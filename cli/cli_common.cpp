@@ -31,8 +31,8 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& global) {
                  "Rate table layered over the built-in one (TOML, or LiteLLM's .json); repeatable")
       ->check(CLI::ExistingFile);
   app.add_option("--ledger", global.ledger,
-                 "Ledger directory (default: $TOKENBOOK_DIR, the nearest .tokenbook/ upward, "
-                 "else ~/.local/share/tokenbook)");
+                 "Ledger directory, or a database URL such as sqlite:///path/ledger.db (default: "
+                 "$TOKENBOOK_DIR, the nearest .tokenbook/ upward, else ~/.local/share/tokenbook)");
   app.add_option("--config", global.config, "Config file to use instead of <ledger>/config.toml");
   app.add_option("--tz", global.tz, "IANA time zone for periods and buckets (default: config.toml's, else UTC)");
 }
@@ -43,12 +43,19 @@ absl::StatusOr<std::string> LedgerDir(const GlobalOptions& global) {
   return FindLedgerDir(global.ledger, ec ? std::string(".") : cwd.string());
 }
 
+bool LedgerExists(const std::string& dir_or_url) {
+  std::error_code ec;
+  if (!IsLedgerUrl(dir_or_url)) return std::filesystem::exists(dir_or_url, ec);
+  absl::StatusOr<std::string> path = SqlitePathOfUrl(dir_or_url);
+  // An unusable URL "exists": opening it reports what is wrong with it.
+  return !path.ok() || std::filesystem::exists(*path, ec);
+}
+
 absl::StatusOr<std::unique_ptr<Book>> OpenBook(const GlobalOptions& global, bool create) {
   absl::StatusOr<std::string> dir = LedgerDir(global);
   if (!dir.ok()) return dir.status();
   if (!create) {
-    std::error_code ec;
-    if (!std::filesystem::exists(*dir, ec)) {
+    if (!LedgerExists(*dir)) {
       return absl::NotFoundError(
           absl::StrCat("no ledger at ", *dir, " (create one with `tokenbook init`, or name it with --ledger)"));
     }

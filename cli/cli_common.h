@@ -45,6 +45,9 @@ struct GlobalOptions {
 // Adds --ledger, --config, --tz and --rates to `app` (the root).
 void AddGlobalOptions(CLI::App& app, GlobalOptions& global);
 
+// True when the ledger directory, or the database file a URL names, exists.
+bool LedgerExists(const std::string& dir_or_url);
+
 // The ledger directory the options name (see FindLedgerDir).
 absl::StatusOr<std::string> LedgerDir(const GlobalOptions& global);
 

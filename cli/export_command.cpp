@@ -1,5 +1,6 @@
 // tokenbook export: every entry of a period (and filters) as CSV or as
-// ledger JSON lines, to stdout or atomically to a file.
+// ledger JSON lines, to stdout or atomically to a file, or as a SQLite
+// ledger database (atomically, to a file).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "commands.h"
 #include "tokenbook/csv.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/ledger_sqlite.h"
 #include "tokenbook/posix_io.h"
 
 namespace tokenbook::cli {
@@ -110,6 +112,9 @@ class Sink {
   std::string buffer_;
 };
 
+int Report(const ExportOptions& o, const std::string& period_label, int64_t written,
+           const std::vector<LedgerIssue>& issues);
+
 void WriteIssues(JsonWriter& w, const std::vector<LedgerIssue>& issues) {
   WriteKey(w, "skipped_lines");
   w.StartArray();
@@ -126,8 +131,71 @@ void WriteIssues(JsonWriter& w, const std::vector<LedgerIssue>& issues) {
   w.EndArray();
 }
 
+// A SQLite database of the entries the matcher takes: built in a temporary
+// file beside `output` through the SQLite ledger itself (same schema, same
+// views as a sqlite: ledger), then renamed over it once complete.
+absl::StatusOr<int64_t> ExportSqlite(Ledger& source, const Rollup& matcher, const std::string& output,
+                                     std::vector<LedgerIssue>* issues) {
+  const std::filesystem::path target = std::filesystem::absolute(output);
+  std::string temp = (target.parent_path() / absl::StrCat(".", target.filename().string(), ".tmp-XXXXXX")).string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return posix_io::PosixError(errno, "cannot create a file in", target.parent_path().string());
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);
+  ::close(fd);
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      if (path.empty()) return;
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink(absl::StrCat(path, suffix).c_str());
+    }
+  } cleanup{temp};
+  int64_t written = 0;
+  {
+    // Opened by path, not by URL: any file name will do.
+    absl::StatusOr<std::unique_ptr<Ledger>> db =
+        OpenSqliteLedger(target.parent_path().string(), temp, LedgerOptions{});
+    if (!db.ok()) return db.status();
+    AppendOptions options;
+    options.existing_ids = false;
+    options.refresh_cache = false;
+    std::vector<Entry> batch;
+    absl::Status status;
+    auto flush = [&] {
+      if (batch.empty() || !status.ok()) return;
+      absl::StatusOr<std::vector<AppendResult>> r = (*db)->AppendBatch(std::move(batch), options);
+      batch.clear();
+      if (!r.ok()) {
+        status = r.status();
+        return;
+      }
+      for (const AppendResult& a : *r) written += a.appended ? 1 : 0;
+    };
+    absl::Status scanned = source.Scan(
+        [&](const Entry& e) {
+          if (!status.ok() || !matcher.Matches(e)) return;
+          batch.push_back(e);
+          if (batch.size() >= 10'000) flush();
+        },
+        issues);
+    flush();
+    if (!scanned.ok()) return scanned;
+    if (!status.ok()) return status;
+  }  // closed: the WAL is checkpointed into the file and removed
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    return posix_io::PosixError(errno, absl::StrCat("cannot rename ", temp, " to"), target.string());
+  }
+  cleanup.path.clear();
+  return written;
+}
+
 int RunExport(const GlobalOptions& global, const ExportOptions& o) {
   const bool csv = o.format == "csv";
+  const bool sqlite = o.format == "sqlite";
+  if (sqlite && o.output.empty()) {
+    return Fail(kExitUsage, "--format sqlite writes a database file: name it with --output FILE");
+  }
   if (o.json && o.output.empty()) {
     return Fail(kExitUsage, "--json describes the file written by --output FILE; without --output the export "
                             "itself goes to standard output (--format jsonl for JSON lines)");
@@ -159,6 +227,17 @@ int RunExport(const GlobalOptions& global, const ExportOptions& o) {
     return Fail(kExitUsage, absl::StrCat("--output: ", o.output, " is the ledger itself; export to another file"));
   }
 
+  if (sqlite) {
+    std::vector<LedgerIssue> sqlite_issues;
+    absl::StatusOr<int64_t> n = ExportSqlite((*book)->ledger(), *matcher, o.output, &sqlite_issues);
+    for (const LedgerIssue& issue : sqlite_issues) {
+      std::fprintf(stderr, "tokenbook: warning: %s:%lld: %s\n", issue.file.c_str(),
+                   static_cast<long long>(issue.line), issue.message.c_str());
+    }
+    if (!n.ok()) return Fail(absl::IsFailedPrecondition(n.status()) ? kExitDataError : kExitCantCreate,
+                             n.status().message());
+    return Report(o, period_label, *n, sqlite_issues);
+  }
   Sink sink;
   absl::Status status = o.output.empty() ? sink.OpenStdout() : sink.OpenFile(o.output);
   if (!status.ok()) return Fail(kExitCantCreate, status.message());
@@ -199,6 +278,12 @@ int RunExport(const GlobalOptions& global, const ExportOptions& o) {
     return Fail(kExitCantCreate, status.message());
   }
   if (o.output.empty()) return kExitOk;
+  return Report(o, period_label, written, issues);
+}
+
+// What was written where (--output only).
+int Report(const ExportOptions& o, const std::string& period_label, int64_t written,
+           const std::vector<LedgerIssue>& issues) {
   if (o.json) {
     rapidjson::StringBuffer buffer;
     JsonWriter w(buffer);
@@ -225,9 +310,11 @@ int RunExport(const GlobalOptions& global, const ExportOptions& o) {
 
 void RegisterExportCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out) {
   auto o = std::make_shared<ExportOptions>();
-  CLI::App* sub = root.add_subcommand("export", "Export entries as CSV or ledger JSON lines");
-  sub->add_option("--format,-f", o->format, "csv (a header row, one record per entry) or jsonl (ledger lines)")
-      ->check(CLI::IsMember({"csv", "jsonl"}))
+  CLI::App* sub = root.add_subcommand("export", "Export entries as CSV, ledger JSON lines or a SQLite database");
+  sub->add_option("--format,-f", o->format,
+                  "csv (a header row, one record per entry), jsonl (ledger lines) or sqlite (a database file, "
+                  "with --output; docs/backends.md)")
+      ->check(CLI::IsMember({"csv", "jsonl", "sqlite"}))
       ->capture_default_str();
   sub->add_option("--output,-o", o->output,
                   "Write to FILE (atomically: a temporary file renamed into place) instead of standard output");

@@ -89,6 +89,14 @@ int RunInit(const GlobalOptions& global, const InitOptions& o) {
     dir = env != nullptr && env[0] != '\0' ? std::string(env) : std::string(".tokenbook");
   }
   std::error_code ec;
+  // A database URL: the database, with config.toml in its directory.
+  const std::string given = dir;
+  {
+    const std::filesystem::path cwd = std::filesystem::current_path(ec);
+    absl::StatusOr<LedgerLocation> where = ResolveLedgerLocation(given, ec ? "" : cwd.string());
+    if (!where.ok()) return Fail(kExitUsage, where.status().message());
+    dir = where->dir;
+  }
   const std::string config_path = absl::StrCat(dir, "/", kConfigFileName);
   const bool had_config = std::filesystem::exists(config_path, ec);
   const bool wants_config = !limit_text.empty() || !o.stage.empty();
@@ -96,7 +104,13 @@ int RunInit(const GlobalOptions& global, const InitOptions& o) {
     return Fail(kExitDataError, absl::StrCat(config_path, " already exists; edit it to change budgets or stage"));
   }
   LedgerOptions ledger_options;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir, ledger_options);
+  if (had_config && !IsLedgerUrl(given)) {
+    // An existing config.toml may name the database.
+    absl::StatusOr<Config> existing = LoadConfig(dir);
+    if (!existing.ok()) return Fail(existing.status());
+    ledger_options.backend = existing->backend;
+  }
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(IsLedgerUrl(given) ? given : dir, ledger_options);
   if (!ledger.ok()) return Fail(ledger.status());
   if (!had_config) {
     if (absl::Status s = WriteNewFile(config_path, ConfigText(o, limit_text)); !s.ok()) return Fail(s);

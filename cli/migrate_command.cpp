@@ -681,8 +681,7 @@ int RunMigrate(const GlobalOptions& global, const MigrateOptions& o) {
   if (o.dry_run) {
     absl::StatusOr<std::string> dir = LedgerDir(global);
     if (!dir.ok()) return Fail(dir.status());
-    std::error_code ec;
-    open_book = std::filesystem::exists(*dir, ec);
+    open_book = LedgerExists(*dir);
   }
   if (open_book) {
     absl::StatusOr<std::unique_ptr<Book>> opened = OpenBook(global, /*create=*/!o.dry_run);

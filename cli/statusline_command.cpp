@@ -74,7 +74,9 @@ int RunStatusLine(const GlobalOptions& global, const StatusLineFlags& flags) {
   // Book::Open would load: the line only sums stored costs.
   absl::StatusOr<std::string> dir = LedgerDir(global);
   if (!dir.ok()) return Fail(dir.status());
-  absl::StatusOr<Config> config = global.config.empty() ? LoadConfig(*dir) : LoadConfigFile(global.config);
+  absl::StatusOr<LedgerLocation> where = ResolveLedgerLocation(*dir);
+  if (!where.ok()) return Fail(where.status());
+  absl::StatusOr<Config> config = global.config.empty() ? LoadConfig(where->dir) : LoadConfigFile(global.config);
   if (!config.ok()) return Fail(config.status());
   if (!global.tz.empty()) {
     if (!absl::LoadTimeZone(global.tz, &config->time_zone)) {
@@ -84,7 +86,8 @@ int RunStatusLine(const GlobalOptions& global, const StatusLineFlags& flags) {
   }
   LedgerOptions options;
   options.create = false;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(*dir, options);
+  options.backend = where->backend.empty() ? config->backend : where->backend;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(where->dir, options);
   if (!ledger.ok() && !absl::IsNotFound(ledger.status())) return Fail(ledger.status());
   absl::StatusOr<StatusLine> line = ComputeStatusLine(ledger.ok() ? ledger->get() : nullptr, *config, input, *now);
   if (!line.ok()) return Fail(line.status());

@@ -25,15 +25,20 @@ Book::~Book() = default;
 
 absl::StatusOr<std::unique_ptr<Book>> Book::Open(const std::string& dir, const BookOptions& options) {
   auto state = std::make_unique<State>();
+  // A database URL keeps its config.toml (and budgets, alerts) in the
+  // database file's directory.
+  TKB_ASSIGN_OR_RETURN(const LedgerLocation where, ResolveLedgerLocation(dir));
   if (options.config_file.empty()) {
-    TKB_ASSIGN_OR_RETURN(state->config, LoadConfig(dir));
+    TKB_ASSIGN_OR_RETURN(state->config, LoadConfig(where.dir));
   } else {
     TKB_ASSIGN_OR_RETURN(state->config, LoadConfigFile(options.config_file));
   }
   LedgerOptions ledger_options;
   ledger_options.create = options.create;
   ledger_options.durability = options.durability.value_or(state->config.durability);
-  TKB_ASSIGN_OR_RETURN(state->ledger, Ledger::Open(dir, ledger_options));
+  // The URL given wins over config.toml's `backend`.
+  ledger_options.backend = where.backend.empty() ? state->config.backend : where.backend;
+  TKB_ASSIGN_OR_RETURN(state->ledger, Ledger::Open(where.dir, ledger_options));
   if (options.rates != nullptr) {
     state->rates = options.rates;
   } else {
@@ -130,7 +135,8 @@ absl::StatusOr<RollupQuery> Book::MakeQuery(const ReportSpec& spec, absl::Time n
 absl::StatusOr<RollupReport> Book::Report(RollupQuery query, std::vector<LedgerIssue>* issues, bool reprice) {
   TKB_ASSIGN_OR_RETURN(Rollup rollup, Rollup::Create(std::move(query)));
   if (!reprice) {
-    TKB_RETURN_IF_ERROR(state_->ledger->Scan([&](const Entry& e) { rollup.Add(e); }, issues));
+    TKB_ASSIGN_OR_RETURN(const bool summed, state_->ledger->AddTotalsTo(&rollup));
+    if (!summed) TKB_RETURN_IF_ERROR(state_->ledger->Scan([&](const Entry& e) { rollup.Add(e); }, issues));
     return rollup.Finish();
   }
   absl::Status failed;

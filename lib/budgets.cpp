@@ -322,6 +322,7 @@ class BudgetService::Impl {
         config_(std::move(config)),
         dir_(ledger->dir()),
         ledger_path_(ledger->ledger_path()),
+        jsonl_(ledger->kind() == "jsonl"),
         alerts_path_(absl::StrCat(dir_, "/", kAlertsFileName)),
         holds_path_(absl::StrCat(dir_, "/", kReservationsFileName)),
         lock_path_(absl::StrCat(dir_, "/", kBudgetLockFileName)),
@@ -333,6 +334,7 @@ class BudgetService::Impl {
   absl::Status RefreshCache() {
     std::lock_guard<std::mutex> lock(mu_);
     TKB_RETURN_IF_ERROR(UpdateLocked(absl::Now()));
+    if (!jsonl_) return absl::OkStatus();  // no cache file for a database ledger
     if (totals_.covered <= 0 || totals_.covered == cache_offset_) return absl::OkStatus();
     const int fd = ::open(ledger_path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return PosixError(errno, "cannot open", ledger_path_);
@@ -535,7 +537,45 @@ class BudgetService::Impl {
 
   // Brings totals_ up to the ledger's current end for the periods at `now`.
   absl::Status UpdateLocked(absl::Time now) {
-    const BudgetCalendar cal = config_.calendar();
+    if (jsonl_) {
+      TKB_RETURN_IF_ERROR(ReadFileLocked());
+    } else {
+      TKB_RETURN_IF_ERROR(ReadDatabaseLocked());
+    }
+    return SumWindowsLocked(now);
+  }
+
+  // A database ledger: the rows past `covered` (a row number), through
+  // Ledger::ScanFrom. Totals are kept in memory only, so the first update
+  // of a process reads the whole ledger.
+  absl::Status ReadDatabaseLocked() {
+    lines_decoded_ = 0;
+    if (!totals_.valid) {
+      struct stat none {};
+      ResetTotalsLocked(none);
+    }
+    absl::Status counted;
+    auto count = [&](const Entry& e) {
+      ++lines_decoded_;
+      if (counted.ok()) counted = CountEntryLocked(e);
+    };
+    absl::StatusOr<int64_t> end = ledger_->ScanFrom(totals_.covered, count);
+    if (absl::IsOutOfRange(end.status())) {  // a different database now: start over
+      struct stat none {};
+      ResetTotalsLocked(none);
+      end = ledger_->ScanFrom(0, count);
+    }
+    if (end.ok() && !counted.ok()) end = counted;
+    if (!end.ok()) {
+      totals_.valid = false;
+      return end.status();
+    }
+    totals_.covered = *end;
+    return absl::OkStatus();
+  }
+
+  // ledger.jsonl: the bytes past `covered`, with the cache file's help.
+  absl::Status ReadFileLocked() {
     const int fd = ::open(ledger_path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno != ENOENT) return PosixError(errno, "cannot open", ledger_path_);
     Fd holder(fd);
@@ -557,7 +597,12 @@ class BudgetService::Impl {
       }
       if (totals_.covered - cache_offset_ >= kBudgetCacheMinGap) PersistCacheLocked(fd);
     }
+    return absl::OkStatus();
+  }
 
+  // Derives the sums for the periods at `now` from the day totals.
+  absl::Status SumWindowsLocked(absl::Time now) {
+    const BudgetCalendar cal = config_.calendar();
     std::vector<BudgetWindow> windows;
     windows.reserve(config_.budgets.size());
     bool same_periods = totals_.sums_valid && totals_.windows.size() == config_.budgets.size();
@@ -643,7 +688,10 @@ class BudgetService::Impl {
     ++lines_decoded_;
     // Lines the ledger's readers skip (malformed, torn) count for nothing.
     if (!decoder_.Decode(line, &scratch_).ok()) return absl::OkStatus();
-    const Entry& e = scratch_;
+    return CountEntryLocked(scratch_);
+  }
+
+  absl::Status CountEntryLocked(const Entry& e) {
     if (!e.session.empty() && e.timestamp >= totals_.last_session_time) {
       totals_.last_session = e.session;
       totals_.last_session_time = e.timestamp;
@@ -1007,6 +1055,7 @@ class BudgetService::Impl {
   const Config config_;
   const std::string dir_;
   const std::string ledger_path_;
+  const bool jsonl_;  // ledger.jsonl, read by byte offset; else a database, read through ScanFrom
   const std::string alerts_path_;
   const std::string holds_path_;
   const std::string lock_path_;

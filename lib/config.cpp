@@ -47,7 +47,7 @@ class ConfigReader {
   absl::StatusOr<Config> Read(absl::string_view text) {
     TKB_ASSIGN_OR_RETURN(toml::table doc, ts::ParseDocument(text, source_));
     TKB_RETURN_IF_ERROR(ts::CheckKeys(
-        doc, {"time_zone", "week_start", "durability", "stage", "budgets", "admission", "rates", "router"}, source_,
+        doc, {"time_zone", "week_start", "durability", "backend", "stage", "budgets", "admission", "rates", "router"}, source_,
         ""));
     Config config;
     if (const toml::node* n = doc.get("time_zone")) {
@@ -76,6 +76,16 @@ class ConfigReader {
       } else {
         return Error(*n, "durability", absl::StrCat(Quoted(name), " is not one of \"flush\", \"fsync\""));
       }
+    }
+    if (const toml::node* n = doc.get("backend")) {
+      TKB_ASSIGN_OR_RETURN(std::string url, String(*n, "backend"));
+      if (!IsLedgerUrl(url)) {
+        return Error(*n, "backend",
+                     absl::StrCat(Quoted(url), " is not a database URL (expected \"sqlite:///path/ledger.db\")"));
+      }
+      absl::StatusOr<LedgerLocation> where = ResolveLedgerLocation(url, base_dir_);
+      if (!where.ok()) return Error(*n, "backend", where.status().message());
+      config.backend = where->backend;
     }
     if (const toml::node* n = doc.get("stage")) {
       TKB_ASSIGN_OR_RETURN(std::string name, String(*n, "stage"));

@@ -335,6 +335,8 @@ void WriteCache(const std::string& path, const std::string& data) {
 // The cache brought up to date with the ledger; nullopt when the ledger
 // cannot be read incrementally (the caller scans it whole).
 absl::StatusOr<std::optional<StatusCache>> UpToDateCache(const Ledger& ledger) {
+  // The cache fingerprints ledger.jsonl's bytes; a database is scanned whole.
+  if (ledger.kind() != "jsonl") return std::optional<StatusCache>();
   const std::string ledger_path = ledger.ledger_path();
   const int fd = ::open(ledger_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -31,6 +31,7 @@
 // not end with a newline: a shared lock then waits out any write in flight,
 // so that only a real crash is reported as a torn line.
 #include "tokenbook/ledger.h"
+#include "tokenbook/ledger_sqlite.h"
 #include "tokenbook/posix_io.h"
 
 #include <fcntl.h>
@@ -1683,6 +1684,38 @@ absl::Status Ledger::AppendEncoded(const EncodedEntries& entries, const AppendOp
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, const LedgerOptions& options) {
   if (dir.empty()) return absl::InvalidArgumentError("empty ledger directory");
+  if (IsLedgerUrl(dir)) {
+    TKB_ASSIGN_OR_RETURN(LedgerLocation where, ResolveLedgerLocation(dir));
+    LedgerOptions o = options;
+    o.backend = where.backend;
+    return Ledger::Open(where.dir, o);
+  }
+  if (!options.backend.empty()) {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    TKB_ASSIGN_OR_RETURN(LedgerLocation where, ResolveLedgerLocation(options.backend, d));
+    if (where.backend.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("backend \"", options.backend, "\" is not a database URL"));
+    }
+    if (options.create) TKB_RETURN_IF_ERROR(MakeDirs(d, options.dir_mode));
+    TKB_ASSIGN_OR_RETURN(std::string db, SqlitePathOfUrl(where.backend, d));
+    const size_t slash = db.find_last_of('/');
+    if (options.create && slash != std::string::npos && slash > 0) {
+      TKB_RETURN_IF_ERROR(MakeDirs(db.substr(0, slash), options.dir_mode));
+    }
+    // As for ledger.jsonl below: a directory of another user is read only.
+    std::string not_writable;
+    struct stat dst;
+    if (::stat(d.c_str(), &dst) == 0 && dst.st_uid != ::geteuid()) {
+      const char* allow = std::getenv("TOKENBOOK_ALLOW_OTHER_OWNER");
+      if (allow == nullptr || absl::string_view(allow) != "1") {
+        not_writable = absl::StrCat("the ledger directory ", d, " belongs to uid ", dst.st_uid, ", not to uid ",
+                                    ::geteuid(), " running tokenbook: refusing to write into its database (reports "
+                                    "still read it; set TOKENBOOK_ALLOW_OTHER_OWNER=1 to write anyway)");
+      }
+    }
+    return OpenSqliteLedger(d, db, options, std::move(not_writable));
+  }
   std::string d = dir;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   struct stat st;
@@ -1737,9 +1770,14 @@ absl::StatusOr<std::string> FindLedgerDir(absl::string_view flag, absl::string_v
   if (base.empty()) {
     TKB_ASSIGN_OR_RETURN(base, CurrentDirectory());
   }
-  if (!flag.empty()) return JoinPath(base, flag);
+  auto place = [&](absl::string_view where) -> absl::StatusOr<std::string> {
+    if (!IsLedgerUrl(where)) return JoinPath(base, where);
+    TKB_ASSIGN_OR_RETURN(LedgerLocation loc, ResolveLedgerLocation(where, base));
+    return loc.backend;
+  };
+  if (!flag.empty()) return place(flag);
   if (const char* env = std::getenv("TOKENBOOK_DIR"); env != nullptr && *env != '\0') {
-    return JoinPath(base, env);
+    return place(env);
   }
   // The nearest .tokenbook/ from the working directory upward.
   std::string at = base;

@@ -436,22 +436,27 @@ class Rollup {
   void Add(const Entry& e) {
     ++scanned_;
     if (!Matches(e) || !status_.ok()) return;
-    key_.clear();
-    for (Part& p : parts_) {
-      switch (p.kind) {
-        case GroupKey::Kind::kDimension: AppendText(e.Get(p.dimension)); break;
-        case GroupKey::Kind::kTag: {
-          const std::string* v = e.Tag(p.tag);
-          AppendText(v != nullptr ? absl::string_view(*v) : absl::string_view());
-          break;
-        }
-        case GroupKey::Kind::kTime: AppendBucket(bucketers_[p.bucketer].KeyOf(e.timestamp)); break;
-      }
-    }
+    BuildKey(e);
     auto it = groups_.find(absl::string_view(key_));
     if (it == groups_.end()) it = groups_.emplace(key_, Totals{}).first;
     if (!it->second.Add(e) || !total_.Add(e)) {
       status_ = absl::OutOfRangeError(absl::StrCat("rollup total overflows 64 bits at entry ", e.id));
+    }
+  }
+
+  // Counts `t`, the totals of entries summed ahead of time (a ledger that
+  // keeps them), as Add() would have counted those entries. `like` stands for
+  // all of them for the range, the filters and the group keys: the caller
+  // guarantees that they agree with it on every dimension the query filters
+  // or groups by, and lie in the same time buckets as its timestamp.
+  void AddTotals(const Entry& like, const Totals& t) {
+    scanned_ += t.entries;
+    if (t.entries == 0 || !Matches(like) || !status_.ok()) return;
+    BuildKey(like);
+    auto it = groups_.find(absl::string_view(key_));
+    if (it == groups_.end()) it = groups_.emplace(key_, Totals{}).first;
+    if (!it->second.Merge(t) || !total_.Merge(t)) {
+      status_ = absl::OutOfRangeError("rollup total overflows 64 bits");
     }
   }
 
@@ -549,6 +554,22 @@ class Rollup {
         bucketers_.emplace_back(k.bucket, query_.tz, query_.week_start);
       }
       parts_.push_back(std::move(p));
+    }
+  }
+
+  // Sets key_ to the group key of `e`.
+  void BuildKey(const Entry& e) {
+    key_.clear();
+    for (Part& p : parts_) {
+      switch (p.kind) {
+        case GroupKey::Kind::kDimension: AppendText(e.Get(p.dimension)); break;
+        case GroupKey::Kind::kTag: {
+          const std::string* v = e.Tag(p.tag);
+          AppendText(v != nullptr ? absl::string_view(*v) : absl::string_view());
+          break;
+        }
+        case GroupKey::Kind::kTime: AppendBucket(bucketers_[p.bucketer].KeyOf(e.timestamp)); break;
+      }
     }
   }
 

@@ -89,6 +89,10 @@ struct Config {
   absl::TimeZone time_zone = absl::UTCTimeZone();
   absl::Weekday week_start = absl::Weekday::monday;
   Durability durability = Durability::kFlush;
+  // `backend`: where the entries live, as a database URL (docs/backends.md);
+  // a relative sqlite: path is made absolute against the config's
+  // directory. Empty: ledger.jsonl beside config.toml.
+  std::string backend;
 
   absl::Duration reservation_ttl = absl::Minutes(10);  // [admission] reservation_ttl_seconds
 

@@ -31,6 +31,8 @@
 namespace tokenbook {
 inline namespace v1 {
 
+class Rollup;
+
 enum class Durability {
   kFlush,  // write() per append: survives a process crash (default)
   kFsync,  // write() then fsync() per append: survives a power cut
@@ -41,6 +43,12 @@ struct LedgerOptions {
   bool create = true;           // create the directory and files when missing
   uint32_t file_mode = 0600;    // for files the ledger creates
   uint32_t dir_mode = 0700;     // for the directory
+  // A database URL (docs/backends.md): "sqlite:///abs/ledger.db", or
+  // "sqlite:rel/ledger.db" relative to the ledger directory. The entries
+  // then live in that database, and the directory keeps the rest
+  // (config.toml, alerts, budget reservations, caches). Empty: ledger.jsonl
+  // in the directory.
+  std::string backend;
 };
 
 // A line of the ledger that was skipped, and why.
@@ -100,13 +108,21 @@ struct EncodedEntries {
 
 class Ledger {
  public:
-  // Opens (and by default creates) the ledger in `dir`.
+  // Opens (and by default creates) the ledger in `dir`: ledger.jsonl there,
+  // or the database options.backend names. `dir` may itself be a database
+  // URL (see ResolveLedgerLocation): the directory is then the database
+  // file's.
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(const std::string& dir,
                                                       const LedgerOptions& options = {});
   virtual ~Ledger() = default;
 
+  // The directory of config.toml, alerts, budget state and caches.
   virtual const std::string& dir() const = 0;
+  // The file that holds the entries (ledger.jsonl, or the database file).
   virtual std::string ledger_path() const = 0;
+  // "jsonl", or the scheme of the database ("sqlite"). Derived-state caches
+  // that fingerprint ledger.jsonl's bytes apply to "jsonl" only.
+  virtual absl::string_view kind() const { return "jsonl"; }
 
   // Appends one entry. An empty id gets a fresh ULID; a zero timestamp
   // (absl::UnixEpoch()) gets the current time. An entry whose non-empty
@@ -148,6 +164,17 @@ class Ledger {
     return absl::UnimplementedError("this ledger cannot be scanned from an offset");
   }
 
+  // Counts every entry of the ledger into `rollup` from totals the ledger
+  // keeps, and returns true, when those totals answer the rollup's query
+  // exactly (its range, filters, group keys and time zone); otherwise adds
+  // nothing and returns false, and the caller scans. Lines that Scan would
+  // skip are not reported this way. The SQLite ledger keeps totals per model,
+  // provider and quarter hour (docs/backends.md); the JSONL ledger none.
+  virtual absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const {
+    (void)rollup;
+    return false;
+  }
+
   // True when an entry with this source key is in the ledger.
   //
   // The index behind it holds, per key, a 64-bit hash and where the line
@@ -163,6 +190,27 @@ class Ledger {
   virtual absl::Status RefreshCache() { return absl::OkStatus(); }
 };
 
+// Where a --ledger argument (or $TOKENBOOK_DIR) points.
+struct LedgerLocation {
+  std::string dir;      // config.toml, alerts, budgets, caches
+  std::string backend;  // a database URL; empty: ledger.jsonl in `dir`
+};
+
+// True for "scheme:..." text naming a database rather than a directory:
+// sqlite:, postgresql:, postgres:, or any "scheme://".
+bool IsLedgerUrl(absl::string_view text);
+
+// A directory stands for itself. "sqlite:///abs/ledger.db" (or
+// "sqlite:path/ledger.db", relative to `base`) is that database, with the
+// database file's directory for the rest. PostgreSQL URLs are recognised and
+// refused (Unimplemented) until that backend exists; other schemes are
+// InvalidArgument.
+absl::StatusOr<LedgerLocation> ResolveLedgerLocation(absl::string_view dir_or_url, absl::string_view base = "");
+
+// The file a "sqlite:" URL names, made absolute against `base` when
+// relative (and `base` is not empty).
+absl::StatusOr<std::string> SqlitePathOfUrl(absl::string_view url, absl::string_view base = "");
+
 // A fresh ULID: 48 bits of Unix milliseconds then 80 random bits, in
 // Crockford base 32 (26 characters). Strictly increasing within a process
 // (the random part counts up within a millisecond); after fork() the child
@@ -172,7 +220,8 @@ std::string NewUlid();
 // Where the ledger is, like git finds .git: `flag` (--ledger) when not
 // empty, then $TOKENBOOK_DIR, then the nearest `.tokenbook/` from `cwd`
 // upward, then the per-user default ($XDG_DATA_HOME/tokenbook, else
-// ~/.local/share/tokenbook).
+// ~/.local/share/tokenbook). A database URL in the flag or the variable is
+// returned as a URL (a relative sqlite: path made absolute against `cwd`).
 absl::StatusOr<std::string> FindLedgerDir(absl::string_view flag, absl::string_view cwd);
 
 }  // namespace v1

@@ -417,7 +417,8 @@ class Ledger:
     """A ledger directory (tkb_ledger), opened for logging, reports, budgets
     and admission checks. A context manager; may be shared by threads.
 
-    ``path`` is the `.tokenbook` directory; None finds it like git finds .git
+    ``path`` is the `.tokenbook` directory, or a database URL such as
+    "sqlite:///abs/path/ledger.db" (docs/backends.md); None finds it like git finds .git
     ($TOKENBOOK_DIR, the nearest .tokenbook/ upward, the per-user default).
     ``durability`` is None (config.toml's, else "flush"), "flush" or "fsync".
     ``rates`` replaces the built-in table plus config.toml's rate files.

@@ -187,7 +187,10 @@ typedef struct tkb_open_options {
 } tkb_open_options;
 #define TKB_OPEN_OPTIONS_INIT {sizeof(tkb_open_options), 1, -1, NULL, 0}
 
-/* Opens the ledger in `dir` (a `.tokenbook` directory). NULL `dir` finds it
+/* Opens the ledger in `dir` (a `.tokenbook` directory, or a database URL
+ * such as "sqlite:///abs/path/ledger.db": see docs/backends.md; config.toml
+ * and budget state are then in the database file's directory; a
+ * "postgresql://" URL fails with TKB_UNIMPLEMENTED). NULL `dir` finds it
  * like git finds .git: $TOKENBOOK_DIR, then the nearest .tokenbook/ upward
  * from the working directory, then the per-user default. `options` may be
  * NULL for the defaults. A directory owned by another user than the
