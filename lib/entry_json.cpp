@@ -1047,9 +1047,10 @@ absl::StatusOr<std::string> EntryToJson(const Entry& entry) {
 // then replayed to EntryHandler as the SAX events RapidJSON would send, in
 // document order, repeated keys included. Numbers go as their text: a JSON
 // integer simdjson reads as a 64-bit integer is written back exactly as it
-// stood (the grammar allows one spelling of each, "-0" aside, which simdjson
-// reads as a double). Anything else (a fraction, an exponent, an integer
-// beyond 64 bits) returns false, and the exact reader reads the line again.
+// stood (the grammar allows one spelling of each but zero, which may be
+// "-0": a zero goes to the exact reader, which quotes what was written).
+// Anything else (a fraction, an exponent, an integer beyond 64 bits)
+// returns false, and the exact reader reads the line again.
 // simdjson refuses every line RapidJSON refuses (invalid UTF-8, lone
 // surrogates, control characters in strings included), so no line the exact
 // reader would refuse gets through.
@@ -1089,7 +1090,7 @@ class DomReplay {
       }
       case element_type::INT64: {
         int64_t n = 0;
-        if (v.get(n) != simdjson::SUCCESS) return false;
+        if (v.get(n) != simdjson::SUCCESS || n == 0) return false;
         return Number(absl::AlphaNum(n).Piece());
       }
       case element_type::UINT64: {

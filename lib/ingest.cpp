@@ -751,6 +751,12 @@ absl::StatusOr<IngestResult> Ingest(Book& book, IngestSource source, const Inges
       r.pending.clear();
       r.pending.shrink_to_fit();
     }
+    if (last && last_written == done_files.size() && !options.dry_run) {
+      // No file of the last batch had an entry: the last write, empty, still
+      // ends the bulk append (the key cache under the usual rule).
+      append_options.refresh_cache = true;
+      TKB_RETURN_IF_ERROR(book.ledger().AppendEncoded(EncodedEntries(), append_options, &added));
+    }
     batch_entries = 0;
     return absl::OkStatus();
   };

@@ -7,10 +7,11 @@
 // JSON, a count that is not a plain integer, a wrong type) goes to the
 // reader that decides and explains: RapidJSON's SAX reader, in place, into
 // a handler that keeps only those fields, iteratively so that deep nesting
-// stays off the call stack. simdjson accepts no text RapidJSON refuses, and
-// the fast path reads the fields exactly as the handler does (a repeated key:
-// the last one counts), so both give the same entry; the claude_line fuzz
-// target checks that they agree. Codex lines and response bodies are small
+// stays off the call stack. Of the lines simdjson accepts, RapidJSON refuses
+// only some with a fraction or an exponent (0e309), which the fast path
+// leaves to it, and the fast path reads the fields exactly as the handler
+// does (a repeated key: the last one counts), so both give the same entry;
+// the claude_code_line fuzz target checks that they agree. Codex lines and response bodies are small
 // and rare: a reused RapidJSON DOM.
 #include "tokenbook/ingest_internal.h"
 
@@ -368,6 +369,39 @@ class ClaudeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Cla
   Side sides_[2];
 };
 
+// Whether the parsed document holds a number that is not an integer
+// anywhere. RapidJSON refuses some numbers simdjson reads (0e309: an
+// exponent beyond what a double holds, though the value is 0), so a line
+// with any such number is left to the exact reader, which decides. A walk
+// over simdjson's tape (its documented layout, doc/tape.md: the root word's
+// payload is the index of the closing root word; a 64-bit number takes the
+// word after its tag too), a few nanoseconds a line: transcripts rarely
+// hold a fraction.
+bool HasNonInteger(const simdjson::dom::parser& parser) {
+  const uint64_t* tape = parser.doc.tape.get();
+  constexpr uint64_t kPayload = (uint64_t{1} << 56) - 1;
+  const uint64_t end = tape[0] & kPayload;
+  for (uint64_t i = 1; i < end; ++i) {
+    const char tag = static_cast<char>(tape[i] >> 56);
+    if (tag == 'd') return true;
+    if (tag == 'l' || tag == 'u') ++i;  // the value's own word
+  }
+  return false;
+}
+
+// Whether the whitespace after the last byte of the document holds a
+// newline: simdjson allows it, the exact reader (for one transcript line)
+// does not.
+bool TrailingNewline(const char* text, size_t size) {
+  while (size > 0) {
+    const char c = text[size - 1];
+    if (c == '\n') return true;
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+    --size;
+  }
+  return false;
+}
+
 // The fast path: the same fields as ClaudeHandler, from simdjson's DOM of a
 // line it has validated. Returns false as soon as a tracked field holds
 // anything but its usual type (a string, a boolean, an object, an integer
@@ -499,7 +533,7 @@ LineKind ClaudeCodeLineParser::Parse(char* line, size_t size, absl::string_view 
   simdjson::dom::element root;
   if (!exact_only_ && first < size && text[first] == '{' &&
       state_->fast.parse(text, size, /*realloc_if_needed=*/false).get(root) == simdjson::SUCCESS &&
-      state_->fast_reader.Read(root, sides)) {
+      !HasNonInteger(state_->fast) && !TrailingNewline(text, size) && state_->fast_reader.Read(root, sides)) {
     ++fast_reads_;
     // simdjson has validated the UTF-8 of the whole line and of every
     // escape it decoded.

@@ -861,7 +861,7 @@ class LedgerImpl final : public Ledger {
 
   absl::Status AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,
                              std::vector<bool>* appended) override {
-    if (!writable_) {
+    if (!writable_ && !entries.empty()) {
       return absl::PermissionDeniedError(not_writable_);
     }
     return WriteEncoded(entries, options, appended, nullptr);
@@ -874,7 +874,13 @@ class LedgerImpl final : public Ledger {
                             AppendResult* results) {
     const size_t n = enc.size();
     appended->assign(n, true);
-    if (n == 0) return absl::OkStatus();
+    if (n == 0) {
+      if (options.refresh_cache) {
+        std::lock_guard<std::mutex> lock(mu_);
+        EndBulkLocked();
+      }
+      return absl::OkStatus();
+    }
     bool any_key = false;
     for (size_t k = 0; k < n && !any_key; ++k) any_key = !enc.key(k).empty();
 
@@ -933,7 +939,11 @@ class LedgerImpl final : public Ledger {
         length = kept.size() - 1;
       }
     }
-    if (length == 0) return absl::OkStatus();
+    if (length == 0) {
+      file_lock.Release();
+      if (options.refresh_cache) EndBulkLocked();
+      return absl::OkStatus();
+    }
     if (torn_tail) {
       --data;  // the '\n' in front
       ++length;
@@ -968,11 +978,15 @@ class LedgerImpl final : public Ledger {
       }
     }
     file_lock.Release();
-    if (keys_loaded_ && options.refresh_cache) {
-      MaybePersistKeysLocked(false).IgnoreError();
-      DropStagedLocked();  // the bulk append is over: a cache staged but not worth keeping goes
-    }
+    if (options.refresh_cache) EndBulkLocked();
     return absl::OkStatus();
+  }
+
+  // After the last write of a bulk append (or any write with refresh_cache):
+  // the cache under the usual rule; a cache staged but not worth keeping goes.
+  void EndBulkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (keys_loaded_) MaybePersistKeysLocked(false).IgnoreError();
+    DropStagedLocked();
   }
 
   // The source-key cache of a bulk append (ingestion appends batch after
@@ -1057,9 +1071,8 @@ class LedgerImpl final : public Ledger {
 
   bool StartStagedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!MakeDirs(cache_dir_, options_.dir_mode).ok()) return false;
-    static std::atomic<uint64_t> counter{0};
     auto st = std::make_unique<StagedCache>();
-    st->tmp = absl::StrCat(cache_path_, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+    st->tmp = CacheTempPath();
     st->fd.Reset(::open(st->tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(options_.file_mode)));
     if (st->fd.get() < 0) return false;
     if (::lseek(st->fd.get(), kStagedHeaderRoom, SEEK_SET) != kStagedHeaderRoom) {
@@ -1095,6 +1108,13 @@ class LedgerImpl final : public Ledger {
       return false;
     }
     return true;
+  }
+
+  // A temporary name beside the cache file, unique in this process (one
+  // counter for every ledger object and both ways the cache is written).
+  std::string CacheTempPath() const {
+    static std::atomic<uint64_t> counter{0};
+    return absl::StrCat(cache_path_, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
   }
 
   void DropStagedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -1494,8 +1514,7 @@ class LedgerImpl final : public Ledger {
     }
     TKB_RETURN_IF_ERROR(MakeDirs(cache_dir_, options_.dir_mode));
     TKB_ASSIGN_OR_RETURN(auto fingerprint, LedgerFingerprint(fd_, path_, covered_));
-    static std::atomic<uint64_t> counter{0};
-    const std::string tmp = absl::StrCat(cache_path_, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+    const std::string tmp = CacheTempPath();
     FileDescriptor fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(options_.file_mode)));
     if (fd.get() < 0) return PosixError(errno, "cannot create", tmp);
     std::string out = absl::StrCat("{\"v\":1,\"kind\":\"source-keys\",\"ledger_offset\":", covered_,
@@ -1670,6 +1689,10 @@ void EncodedEntries::Clear() {
 
 absl::Status Ledger::AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,
                                    std::vector<bool>* appended) {
+  if (entries.empty()) {
+    appended->clear();
+    return absl::OkStatus();
+  }
   std::vector<Entry> decoded;
   decoded.reserve(entries.size());
   for (size_t k = 0; k < entries.size(); ++k) {

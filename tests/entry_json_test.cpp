@@ -381,7 +381,7 @@ TEST_CASE("EntryJson: the simdjson fast path decodes exactly as the exact reader
            R"(,"session":7)", R"(,"agent":null)", R"(,"project":{"a":1})", R"(,"tags":{"team":1})",
            R"(,"tags":{"a":"x","a":"y"})", R"(,"source":{"key":true})", R"(,"model":"again")",
            R"(,"cost_usd":"0.000001")", R"(,"cost_usd":"0.0")", R"(,"cost_usd":0)", R"(,"requests":-3)",
-           R"(,"requests":-0)", R"(,"requests":1.0)", R"(,"requests":1e2)", R"(,"requests":9223372036854775807)",
+           R"(,"requests":-0)", R"(,"cost_usd":-0)", R"(,"cost_usd":0)", R"(,"requests":1.0)", R"(,"requests":1e2)", R"(,"requests":9223372036854775807)",
            R"(,"requests":9223372036854775808)", R"(,"requests":18446744073709551615)",
            R"(,"requests":18446744073709551616)", R"(,"requests":-9223372036854775808)",
            R"(,"duration_ms":12)", R"(,"notes":"a\u0000b")", R"(,"notes":"\ud83d\ude00 \u00e9")",
@@ -389,6 +389,11 @@ TEST_CASE("EntryJson: the simdjson fast path decodes exactly as the exact reader
            R"(,"flag":true,"n":1.5)", R"(,"tokens_v2":[])", R"(,"m\u006fdel":"escaped key")",
            ",\"notes\":\"bad \xC3\x28 byte\"", ",\"notes\":\"\x01\"", R"(,"v":2)", R"(,"v":"1")"}) {
     lines.push_back(MinimalLine(extra));
+    // The same with a cost: a zero is left to the exact reader (it may be
+    // written "-0"), so these are the lines that take the fast path.
+    std::string priced = MinimalLine(extra);
+    priced.replace(priced.find("\"cost_micros\":0"), 15, "\"cost_micros\":7");
+    lines.push_back(priced);
   }
   lines.push_back(MinimalLine() + "  \r");
   lines.push_back(" \t" + MinimalLine());
@@ -413,5 +418,5 @@ TEST_CASE("EntryJson: the simdjson fast path decodes exactly as the exact reader
     if (fast_status.ok() && exact_status.ok()) CheckSame(a, b);
   }
   CHECK(exact.fast_reads() == 0);
-  CHECK(fast.fast_reads() >= 20);  // the usual lines took the fast path
+  CHECK(fast.fast_reads() >= 15);  // the usual lines took the fast path
 }

@@ -137,10 +137,12 @@ class Ledger {
     return AppendBatch(std::move(entries));
   }
 
-  // Appends entries encoded beforehand, as AppendBatch does, and sets
-  // (*appended)[k] to whether entry k was appended (false: its source key is
-  // in the ledger, or earlier in `entries`). The default decodes the lines
-  // and calls AppendBatch.
+  // Appends entries encoded beforehand (ids and timestamps set), as
+  // AppendBatch does, and sets (*appended)[k] to whether entry k was
+  // appended (false: its source key is in the ledger, or earlier in
+  // `entries`). Empty `entries` with refresh_cache ends a bulk append (the
+  // cache under the usual rule) and appends nothing. The default decodes the
+  // lines and calls AppendBatch.
   virtual absl::Status AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,
                                      std::vector<bool>* appended);
 
