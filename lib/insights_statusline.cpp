@@ -16,8 +16,10 @@
 #include "absl/strings/str_join.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
+#include "tokenbook/binary_cache.h"
 #include "tokenbook/insights.h"
 #include "tokenbook/posix_io.h"
+#include "tokenbook/quarter_totals.h"
 #include "tokenbook/status.h"
 
 namespace tokenbook {
@@ -77,20 +79,7 @@ std::optional<Micros> UsdAt(const rapidjson::Value* typed, const rapidjson::Valu
 // temporary file and renamed, so concurrent status lines see one whole cache
 // or another.
 
-constexpr char kCacheMagic[8] = {'t', 'k', 'b', 's', 'l', 'c', '0', '1'};
-constexpr uint64_t kByteOrderMark = 0x0102030405060708ull;
-constexpr int64_t kQuarterSeconds = 900;
-
-int64_t QuarterOf(absl::Time t) {
-  const int64_t s = absl::ToUnixSeconds(t);  // rounds toward negative infinity
-  return s >= 0 ? s / kQuarterSeconds : -((-s + kQuarterSeconds - 1) / kQuarterSeconds);
-}
-
-bool OnQuarter(absl::Time t) {
-  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return true;
-  return absl::FromUnixSeconds(QuarterOf(t) * kQuarterSeconds) == t;
-}
-
+constexpr absl::string_view kCacheMagic("tkbslc01", 8);
 struct ModelUsage {
   uint32_t model = 0;
   Totals totals;
@@ -107,11 +96,7 @@ struct SessionUsage {
 };
 
 struct StatusCache {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  int64_t covered = 0;
-  uint64_t head_hash = 0;
-  uint64_t tail_hash = 0;
+  binary_cache::LedgerStamp stamp;
   absl::btree_map<int64_t, Quarter> quarters;
   std::vector<std::string> models;
   absl::flat_hash_map<std::string, uint32_t> model_index;
@@ -140,89 +125,9 @@ struct StatusCache {
   }
 };
 
-class CacheWriter {
- public:
-  void U64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
-  void Str(absl::string_view v) {
-    U64(v.size());
-    out_.append(v.data(), v.size());
-  }
-  void Counts(const TokenCounts& t) {
-    for (int k = 0; k < kTokenKindCount; ++k) I64(t.by_kind[k].value());
-  }
-  std::string& out() { return out_; }
-
- private:
-  std::string out_;
-};
-
-class CacheReader {
- public:
-  explicit CacheReader(absl::string_view in) : in_(in) {}
-  bool U64(uint64_t* v) {
-    if (in_.size() < sizeof *v) return false;
-    std::memcpy(v, in_.data(), sizeof *v);
-    in_.remove_prefix(sizeof *v);
-    return true;
-  }
-  bool I64(int64_t* v) {
-    uint64_t u;
-    if (!U64(&u)) return false;
-    *v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool Count(uint64_t* n, size_t min_bytes_each) {
-    return U64(n) && (min_bytes_each == 0 || *n <= in_.size() / min_bytes_each);
-  }
-  bool Str(std::string* v) {
-    uint64_t n;
-    if (!U64(&n) || n > in_.size()) return false;
-    v->assign(in_.data(), n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool Micro(Micros* v) {
-    int64_t x;
-    if (!I64(&x)) return false;
-    *v = Micros(x);
-    return true;
-  }
-  bool Counts(TokenCounts* t) {
-    for (int k = 0; k < kTokenKindCount; ++k) {
-      int64_t x;
-      if (!I64(&x)) return false;
-      t->by_kind[k] = Tokens(x);
-    }
-    return true;
-  }
-  bool Time(absl::Time* t) {
-    int64_t ns;
-    if (!I64(&ns)) return false;
-    *t = ns == INT64_MIN ? absl::InfinitePast() : ns == INT64_MAX ? absl::InfiniteFuture() : absl::FromUnixNanos(ns);
-    return true;
-  }
-  bool done() const { return in_.empty(); }
-
- private:
-  absl::string_view in_;
-};
-
-int64_t NanosOf(absl::Time t) {
-  if (t == absl::InfinitePast()) return INT64_MIN;
-  if (t == absl::InfiniteFuture()) return INT64_MAX;
-  return absl::ToUnixNanos(t);
-}
-
-std::string EncodeCache(const StatusCache& c) {
-  CacheWriter w;
-  w.out().append(kCacheMagic, sizeof kCacheMagic);
-  w.U64(kByteOrderMark);
-  w.U64(c.dev);
-  w.U64(c.ino);
-  w.I64(c.covered);
-  w.U64(c.head_hash);
-  w.U64(c.tail_hash);
+void EncodeCache(const StatusCache& c, binary_cache::Writer* out) {
+  binary_cache::Writer& w = *out;
+  c.stamp.Write(&w);
   w.U64(c.models.size());
   for (const std::string& m : c.models) w.Str(m);
   w.U64(c.quarters.size());
@@ -239,8 +144,8 @@ std::string EncodeCache(const StatusCache& c) {
       w.Counts(t.tokens);
       w.I64(t.unpriced_entries);
       w.Counts(t.unpriced_tokens);
-      w.I64(NanosOf(t.first));
-      w.I64(NanosOf(t.last));
+      w.Time(t.first);
+      w.Time(t.last);
     }
   }
   w.U64(c.sessions.size());
@@ -249,26 +154,15 @@ std::string EncodeCache(const StatusCache& c) {
     w.I64(u.cost.value());
     w.I64(u.entries);
   }
-  w.U64(posix_io::Fnv1a(w.out()));  // a damaged cache is rebuilt, never believed
-  return std::move(w.out());
 }
 
 // False when `data` is not a whole cache of this version.
 bool DecodeCache(absl::string_view data, StatusCache* c) {
-  if (data.size() < sizeof kCacheMagic + sizeof(uint64_t) ||
-      std::memcmp(data.data(), kCacheMagic, sizeof kCacheMagic) != 0) {
-    return false;
-  }
-  uint64_t check;
-  std::memcpy(&check, data.data() + data.size() - sizeof check, sizeof check);
-  data.remove_suffix(sizeof check);
-  if (posix_io::Fnv1a(data) != check) return false;
-  CacheReader r(data.substr(sizeof kCacheMagic));
-  uint64_t bom = 0, n = 0;
-  if (!r.U64(&bom) || bom != kByteOrderMark) return false;
-  if (!r.U64(&c->dev) || !r.U64(&c->ino) || !r.I64(&c->covered) || !r.U64(&c->head_hash) || !r.U64(&c->tail_hash)) {
-    return false;
-  }
+  absl::string_view body;
+  if (!binary_cache::Unseal(kCacheMagic, data, &body)) return false;
+  binary_cache::Reader r(body);
+  uint64_t n = 0;
+  if (!c->stamp.Read(&r)) return false;
   if (!r.Count(&n, 8)) return false;
   c->models.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -306,32 +200,6 @@ bool DecodeCache(absl::string_view data, StatusCache* c) {
 
 std::string CachePath(const Ledger& ledger) { return absl::StrCat(ledger.dir(), "/cache/statusline.bin"); }
 
-bool ReadWholeFile(const std::string& path, std::string* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st;
-  bool ok = ::fstat(fd, &st) == 0 && st.st_size >= 0;
-  if (ok) {
-    out->resize(static_cast<size_t>(st.st_size));
-    absl::StatusOr<size_t> got = posix_io::PreadAll(fd, out->data(), out->size(), 0, path);
-    ok = got.ok() && *got == out->size();
-  }
-  ::close(fd);
-  return ok;
-}
-
-// Best effort: a cache that cannot be written is rebuilt next time.
-void WriteCache(const std::string& path, const std::string& data) {
-  const std::string dir = path.substr(0, path.rfind('/'));
-  ::mkdir(dir.c_str(), 0700);
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return;
-  const bool ok = posix_io::WriteAll(fd, data.data(), data.size(), tmp).ok();
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
-}
-
 // The cache brought up to date with the ledger; nullopt when the ledger
 // cannot be read incrementally (the caller scans it whole).
 absl::StatusOr<std::optional<StatusCache>> UpToDateCache(const Ledger& ledger) {
@@ -347,37 +215,23 @@ absl::StatusOr<std::optional<StatusCache>> UpToDateCache(const Ledger& ledger) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return posix_io::PosixError(errno, "cannot stat", ledger_path);
-
   const std::string path = CachePath(ledger);
   StatusCache cache;
   std::string data;
-  bool valid = ReadWholeFile(path, &data) && DecodeCache(data, &cache) && cache.dev == st.st_dev &&
-               cache.ino == st.st_ino && cache.covered <= st.st_size;
-  if (valid && cache.covered > 0) {
-    absl::StatusOr<std::pair<uint64_t, uint64_t>> fp = posix_io::LedgerFingerprint(fd, ledger_path, cache.covered);
-    valid = fp.ok() && fp->first == cache.head_hash && fp->second == cache.tail_hash;
-  }
-  if (!valid) {
-    cache = StatusCache();
-    cache.dev = st.st_dev;
-    cache.ino = st.st_ino;
-  }
-  const int64_t begin = cache.covered;
+  const bool valid = binary_cache::ReadWholeFile(path, &data) && DecodeCache(data, &cache) &&
+                     binary_cache::StampMatches(cache.stamp, fd, ledger_path);
+  if (!valid) cache = StatusCache();
+  const int64_t begin = cache.stamp.covered;
   absl::StatusOr<int64_t> end = ledger.ScanFrom(begin, [&](const Entry& e) { cache.Add(e); });
   if (absl::IsUnimplemented(end.status())) return std::optional<StatusCache>();
   if (!end.ok()) return end.status();
   if (cache.overflow) return absl::OutOfRangeError("status line: a sum overflows 64 bits");
   if (*end != begin || !valid) {
-    cache.covered = *end;
-    cache.head_hash = cache.tail_hash = 0;
-    if (*end > 0) {
-      TKB_ASSIGN_OR_RETURN(auto fp, posix_io::LedgerFingerprint(fd, ledger_path, *end));
-      cache.head_hash = fp.first;
-      cache.tail_hash = fp.second;
+    if (!binary_cache::StampLedger(fd, ledger_path, *end, &cache.stamp)) {
+      return absl::DataLossError(absl::StrCat("cannot read ", ledger_path, " back to fingerprint it"));
     }
-    WriteCache(path, EncodeCache(cache));
+    // Sealed with a checksum: a damaged cache is rebuilt, never believed.
+    binary_cache::WriteCacheFile(path, kCacheMagic, [&](binary_cache::Writer* w) { EncodeCache(cache, w); });
   }
   return std::optional<StatusCache>(std::move(cache));
 }

@@ -73,6 +73,7 @@
 #include "rapidjson/reader.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/quarter_totals.h"
 #include "tokenbook/status.h"
 
 namespace tokenbook {
@@ -90,6 +91,7 @@ using posix_io::WriteAll;
 constexpr char kLedgerFile[] = "ledger.jsonl";
 constexpr char kCacheDir[] = "cache";
 constexpr char kKeyCacheFile[] = "source-keys.jsonl";
+constexpr char kTotalsCacheFile[] = "report-totals.bin";
 
 // Scan reads this much at a time: large enough that reading is a few dozen
 // system calls per 100 MB, small enough to bound a reader's memory. It must
@@ -675,6 +677,7 @@ class LedgerImpl final : public Ledger {
         path_(absl::StrCat(dir_, "/", kLedgerFile)),
         cache_dir_(absl::StrCat(dir_, "/", kCacheDir)),
         cache_path_(absl::StrCat(cache_dir_, "/", kKeyCacheFile)),
+        totals_path_(absl::StrCat(cache_dir_, "/", kTotalsCacheFile)),
         options_(options),
         writable_(not_writable.empty()),
         not_writable_(std::move(not_writable)),
@@ -791,6 +794,43 @@ class LedgerImpl final : public Ledger {
     };
     TKB_RETURN_IF_ERROR(pass.Run(parallel, deliver));
     return chunker.pos();
+  }
+
+  // From cache/report-totals.bin (see quarter_totals.h), brought up to date
+  // by reading the lines past it, when the query allows and the ledger has
+  // no line that Scan would report: a skipped line or a torn tail leaves the
+  // report to Scan, which names them. The cache is rewritten when the lines
+  // read past it were many (kCacheMinGap, and an eighth of what it covers).
+  absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const override {
+    int64_t first = 0, end = 0;
+    if (!QuarterTotals::Answers(rollup->query(), &first, &end)) return false;
+    FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return false;  // Scan reports it
+    QuarterTotals sums;
+    binary_cache::LedgerStamp stamp;
+    if (!LoadQuarterTotalsCache(totals_path_, fd.get(), path_, &sums, &stamp)) stamp.covered = 0;
+    TKB_ASSIGN_OR_RETURN(const int64_t size, FileSize(fd.get(), path_));
+    if (stamp.covered < size) {
+      std::vector<LedgerIssue> issues;
+      TKB_ASSIGN_OR_RETURN(const int64_t read_to,
+                           ScanFrom(stamp.covered, [&](const Entry& e) { sums.Add(e); }, &issues));
+      if (!issues.empty() || !sums.usable()) return false;
+      if (read_to < size) {
+        // A last line without its newline: a write in progress, which
+        // LOCK_SH waits out, or a torn line for Scan to report.
+        FileLock shared;
+        TKB_RETURN_IF_ERROR(shared.Acquire(fd.get(), LOCK_SH, path_));
+        TKB_ASSIGN_OR_RETURN(const int64_t now, FileSize(fd.get(), path_));
+        char last = '\n';
+        TKB_ASSIGN_OR_RETURN(const size_t got, PreadAll(fd.get(), &last, 1, now - 1, path_));
+        if (got != 1 || last != '\n') return false;
+      }
+      const int64_t gap = read_to - stamp.covered;
+      if (writable_ && gap >= kCacheMinGap && gap >= stamp.covered / 8) {
+        StoreQuarterTotalsCache(totals_path_, fd.get(), path_, read_to, sums, options_.file_mode, options_.dir_mode);
+      }
+    }
+    return sums.AddTo(rollup);
   }
 
   absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {
@@ -944,6 +984,7 @@ class LedgerImpl final : public Ledger {
       if (options.refresh_cache) EndBulkLocked();
       return absl::OkStatus();
     }
+    if (!options.refresh_cache || track_ != nullptr) PrepareTotalsLocked(size);
     if (torn_tail) {
       --data;  // the '\n' in front
       ++length;
@@ -955,10 +996,12 @@ class LedgerImpl final : public Ledger {
     }
     if (!written.ok()) {
       known_end_ = -1;
+      if (track_ != nullptr) track_->off = true;
       return UndoFailedWriteLocked(size, written);
     }
     const int64_t end = size + static_cast<int64_t>(length);
     known_end_ = end;
+    if (track_ != nullptr) TrackTotalsLocked(enc, *appended, end);
     if (keys_loaded_) {
       // Each appended line's offset: they follow one another from where the
       // write began (after the newline that closed a torn tail).
@@ -987,6 +1030,74 @@ class LedgerImpl final : public Ledger {
   void EndBulkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (keys_loaded_) MaybePersistKeysLocked(false).IgnoreError();
     DropStagedLocked();
+    if (track_ != nullptr) {
+      if (!track_->off && writable_) {
+        StoreQuarterTotalsCache(totals_path_, fd_, path_, track_->covered, track_->sums, options_.file_mode,
+                                options_.dir_mode);
+      }
+      track_.reset();
+    }
+  }
+
+  // The report totals cache of a bulk append (ingestion). Without it, the
+  // first report after an ingest would decode every line just appended;
+  // with it, that report reads a few thousand rows. The totals are kept from
+  // the entries as they were encoded (EncodedEntries::sums), so the ledger
+  // is never read back for them. They start from the cache, or from nothing
+  // for an empty ledger, and follow the ledger only while every byte of it
+  // is accounted for: lines other writers append between batches are read
+  // (up to kTotalsCatchUpBytes of them); a skipped line, a torn tail, a
+  // failed write or a ledger without a usable cache turns tracking off, and
+  // the next report rebuilds the cache from the ledger instead.
+  struct TotalsTrack {
+    QuarterTotals sums;
+    int64_t covered = 0;  // sums are those of the ledger's bytes [0, covered)
+    bool off = false;
+  };
+  static constexpr int64_t kTotalsCatchUpBytes = int64_t{8} << 20;
+
+  // Called under LOCK_EX before a write at `size`.
+  void PrepareTotalsLocked(int64_t size) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (track_ == nullptr) {
+      track_ = std::make_unique<TotalsTrack>();
+      binary_cache::LedgerStamp stamp;
+      if (LoadQuarterTotalsCache(totals_path_, fd_, path_, &track_->sums, &stamp)) {
+        track_->covered = stamp.covered;
+      } else {
+        track_->off = size > 0;
+      }
+    }
+    TotalsTrack& t = *track_;
+    if (t.off || t.covered == size) return;
+    if (t.covered > size || size - t.covered > kTotalsCatchUpBytes) {
+      t.off = true;
+      return;
+    }
+    std::vector<LedgerIssue> issues;
+    absl::StatusOr<int64_t> end = ScanFrom(t.covered, [&](const Entry& e) { t.sums.Add(e); }, &issues);
+    t.off = !end.ok() || *end != size || !issues.empty() || !t.sums.usable();
+    t.covered = size;
+  }
+
+  // Called after the batch `enc` was written, up to `end`.
+  void TrackTotalsLocked(const EncodedEntries& enc, const std::vector<bool>& appended, int64_t end) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    TotalsTrack& t = *track_;
+    if (t.off) return;
+    if (std::find(appended.begin(), appended.end(), false) == appended.end()) {
+      t.sums.Merge(enc.sums);
+    } else {
+      for (size_t k = 0; k < enc.size(); ++k) {
+        if (!appended[k]) continue;
+        if (!decoder_.Decode(enc.line(k), &scratch_).ok()) {
+          t.off = true;
+          return;
+        }
+        t.sums.Add(scratch_);
+      }
+    }
+    t.covered = end;
+    t.off = !t.sums.usable();
   }
 
   // The source-key cache of a bulk append (ingestion appends batch after
@@ -1185,6 +1296,7 @@ class LedgerImpl final : public Ledger {
     if (generation == generation_) return absl::OkStatus();
     // A cache the parent is staging stays the parent's: not written, not removed.
     staged_.reset();
+    track_.reset();
     const int flags = writable_ ? (O_RDWR | O_APPEND | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC);
     const int fd = ::open(path_.c_str(), flags);
     if (fd < 0) return PosixError(errno, "cannot reopen", path_);
@@ -1601,6 +1713,7 @@ class LedgerImpl final : public Ledger {
   const std::string path_;
   const std::string cache_dir_;
   const std::string cache_path_;
+  const std::string totals_path_;
   const LedgerOptions options_;
   const bool writable_;
   const std::string not_writable_;
@@ -1629,6 +1742,9 @@ class LedgerImpl final : public Ledger {
   // A new cache file being written while a bulk append goes on (see
   // StageKeysLocked); null when none is.
   mutable std::unique_ptr<StagedCache> staged_ ABSL_GUARDED_BY(mu_);
+  // The report totals of a bulk append (see PrepareTotalsLocked); null
+  // when none is under way.
+  mutable std::unique_ptr<TotalsTrack> track_ ABSL_GUARDED_BY(mu_);
   mutable EntryDecoder decoder_ ABSL_GUARDED_BY(mu_);
   mutable Entry scratch_ ABSL_GUARDED_BY(mu_);
   mutable EntryDecoder lookup_decoder_ ABSL_GUARDED_BY(mu_);
@@ -1676,6 +1792,10 @@ absl::Status EncodedEntries::Add(Entry& entry) {
   key_ends.push_back(keys_and_ids.size());
   keys_and_ids.append(entry.id);
   id_ends.push_back(keys_and_ids.size());
+  const absl::Time t = entry.timestamp;
+  entry.timestamp = absl::FromUnixMillis(absl::ToUnixMillis(t));  // as the line has it
+  sums.Add(entry);
+  entry.timestamp = t;
   return absl::OkStatus();
 }
 
@@ -1685,6 +1805,7 @@ void EncodedEntries::Clear() {
   keys_and_ids.clear();
   key_ends.clear();
   id_ends.clear();
+  sums.Clear();
 }
 
 absl::Status Ledger::AppendEncoded(const EncodedEntries& entries, const AppendOptions& options,

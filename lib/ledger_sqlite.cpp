@@ -47,6 +47,7 @@
 #include "absl/time/time.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/quarter_totals.h"
 #include "tokenbook/rollup.h"
 #include "tokenbook/status.h"
 
@@ -406,41 +407,8 @@ class SqliteLedger final : public Ledger {
   }
 
   absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const override {
-    constexpr int64_t kQuarterMs = 900'000;
-    const RollupQuery& q = rollup->query();
-    // Only what quarter_totals can tell apart.
-    bool timed = false;
-    for (const GroupKey& k : q.group_by) {
-      if (k.is_time()) {
-        timed = true;
-      } else if (k.kind != GroupKey::Kind::kDimension ||
-                 (k.dimension != Dimension::kModel && k.dimension != Dimension::kProvider)) {
-        return false;
-      }
-    }
-    for (const Filter& f : q.filters) {
-      if (f.key.kind != GroupKey::Kind::kDimension ||
-          (f.key.dimension != Dimension::kModel && f.key.dimension != Dimension::kProvider)) {
-        return false;
-      }
-    }
-    auto floor_div = [](int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0) ? 1 : 0); };
-    int64_t first_quarter = std::numeric_limits<int64_t>::min();
-    int64_t end_quarter = std::numeric_limits<int64_t>::max();
-    if (q.range.start != absl::InfinitePast()) {
-      const int64_t ms = absl::ToUnixMillis(q.range.start);
-      if (absl::FromUnixMillis(ms) != q.range.start || floor_div(ms, kQuarterMs) * kQuarterMs != ms) return false;
-      first_quarter = ms / kQuarterMs;
-    }
-    if (q.range.end != absl::InfiniteFuture()) {
-      const int64_t ms = absl::ToUnixMillis(q.range.end);
-      if (absl::FromUnixMillis(ms) != q.range.end || floor_div(ms, kQuarterMs) * kQuarterMs != ms) return false;
-      end_quarter = ms / kQuarterMs;
-    }
-
-    // Summed into a rollup of our own first, so that a row found unusable
-    // half-way leaves the caller's untouched.
-    TKB_ASSIGN_OR_RETURN(Rollup mine, Rollup::Create(q));
+    int64_t first_quarter = 0, end_quarter = 0;
+    if (!QuarterTotals::Answers(rollup->query(), &first_quarter, &end_quarter)) return false;
     TKB_ASSIGN_OR_RETURN(Db db, Connect(path_, SQLITE_OPEN_READONLY));
     TKB_ASSIGN_OR_RETURN(const int64_t kept,
                          PragmaInt(db.get(), "SELECT count(*) FROM sqlite_schema WHERE name = 'quarter_totals'", path_));
@@ -457,43 +425,30 @@ class SqliteLedger final : public Ledger {
     static constexpr TokenKind kColumns[] = {TokenKind::kInput,        TokenKind::kOutput,
                                              TokenKind::kCacheRead,    TokenKind::kCacheWrite5m,
                                              TokenKind::kCacheWrite1h, TokenKind::kReasoning};
-    Entry like;
+    QuarterTotals totals;
     for (;;) {
       const int rc = sqlite3_step(s.get());
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "cannot read quarter_totals", path_);
-      const int64_t quarter = sqlite3_column_int64(s.get(), 0);
-      like.timestamp = absl::FromUnixMillis(quarter * kQuarterMs);
-      if (timed) {
-        // A quarter hour must fall inside one bucket of the report's zone:
-        // its UTC offset a whole number of quarter hours, the same at both ends.
-        const absl::TimeZone::CivilInfo a = q.tz.At(like.timestamp);
-        const absl::TimeZone::CivilInfo b = q.tz.At(like.timestamp + absl::Milliseconds(kQuarterMs - 1));
-        if (a.offset != b.offset || a.offset % 900 != 0) return false;
-      }
-      const auto text = [&](int col, std::string* out) {
+      const auto text = [&](int col) {
         const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), col));
-        out->assign(t == nullptr ? "" : t, t == nullptr ? 0 : static_cast<size_t>(sqlite3_column_bytes(s.get(), col)));
+        return t == nullptr ? absl::string_view()
+                            : absl::string_view(t, static_cast<size_t>(sqlite3_column_bytes(s.get(), col)));
       };
-      text(1, &like.model);
-      text(2, &like.provider);
-      const bool unpriced = sqlite3_column_int64(s.get(), 3) != 0;
-      like.cost_source = unpriced ? CostSource::kUnpriced : CostSource::kComputed;
       Totals t;
       t.entries = sqlite3_column_int64(s.get(), 4);
       t.requests = sqlite3_column_int64(s.get(), 5);
       t.cost = Micros(sqlite3_column_int64(s.get(), 6));
       for (int k = 0; k < 6; ++k) t.tokens[kColumns[k]] = Tokens(sqlite3_column_int64(s.get(), 7 + k));
-      if (unpriced) {
+      if (sqlite3_column_int64(s.get(), 3) != 0) {  // unpriced
         t.unpriced_entries = t.entries;
         t.unpriced_tokens = t.tokens;
       }
       t.first = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 13));
       t.last = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 14));
-      mine.AddTotals(like, t);
+      totals.AddRow(sqlite3_column_int64(s.get(), 0), text(1), text(2), t);
     }
-    TKB_RETURN_IF_ERROR(rollup->Merge(mine));
-    return true;
+    return totals.AddTo(rollup);
   }
 
   absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "tokenbook/entry.h"
+#include "tokenbook/quarter_totals.h"
 
 namespace tokenbook {
 inline namespace v1 {
@@ -86,6 +87,10 @@ struct EncodedEntries {
   std::vector<size_t> ends;  // where each line ends in `text` (after its '\n')
   std::string keys_and_ids;  // each entry's source key, then its id
   std::vector<size_t> key_ends, id_ends;
+  // The entries' report totals, as their lines read back (timestamps to
+  // the millisecond): the JSONL ledger adds them to its report totals cache
+  // when every entry was appended.
+  QuarterTotals sums;
 
   // Encodes `entry`, first giving it a fresh id when it has none. Its
   // timestamp must be set. On error nothing is added.

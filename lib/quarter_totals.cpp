@@ -1,0 +1,275 @@
+#include "tokenbook/quarter_totals.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "tokenbook/status.h"
+
+namespace tokenbook {
+inline namespace v1 {
+
+int64_t QuarterOf(absl::Time t) {
+  const int64_t s = absl::ToUnixSeconds(t);  // rounds toward negative infinity
+  return s >= 0 ? s / kQuarterSeconds : -((-s + kQuarterSeconds - 1) / kQuarterSeconds);
+}
+
+bool OnQuarter(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return true;
+  return absl::FromUnixSeconds(QuarterOf(t) * kQuarterSeconds) == t;
+}
+
+uint32_t QuarterTotals::Intern(absl::string_view name) {
+  if (last_name_ < names_.size() && names_[last_name_] == name) return last_name_;
+  auto it = name_ids_.find(name);
+  if (it == name_ids_.end()) {
+    it = name_ids_.emplace(std::string(name), static_cast<uint32_t>(names_.size())).first;
+    names_.emplace_back(name);
+  }
+  last_name_ = it->second;
+  return it->second;
+}
+
+QuarterTotals::Row& QuarterTotals::RowOf(int64_t quarter, uint32_t model, uint32_t provider, bool unpriced) {
+  const Key key{quarter, model, unpriced ? provider | kUnpricedBit : provider};
+  auto [it, inserted] = index_.try_emplace(key, nullptr);
+  if (inserted) {
+    if (chunks_.empty() || chunks_.back().size() == chunks_.back().capacity()) {
+      const size_t last = chunks_.empty() ? 32 : chunks_.back().capacity();
+      chunks_.emplace_back().reserve(std::min<size_t>(2 * last, 4096));
+    }
+    it->second = &chunks_.back().emplace_back();
+    it->second->key = key;
+  }
+  return *it->second;
+}
+
+void QuarterTotals::MergeRow(Row& into, const Row& from) {
+  bool ok = !__builtin_add_overflow(into.entries, from.entries, &into.entries);
+  ok &= !__builtin_add_overflow(into.requests, from.requests, &into.requests);
+  ok &= !__builtin_add_overflow(into.cost, from.cost, &into.cost);
+  for (int k = 0; k < kTokenKindCount; ++k)
+    ok &= !__builtin_add_overflow(into.tokens[k], from.tokens[k], &into.tokens[k]);
+  into.first_ns = std::min(into.first_ns, from.first_ns);
+  into.last_ns = std::max(into.last_ns, from.last_ns);
+  ok &= !__builtin_add_overflow(entries_, from.entries, &entries_);
+  usable_ &= ok;
+}
+
+Totals QuarterTotals::TotalsOf(const Row& row) const {
+  Totals t;
+  t.entries = row.entries;
+  t.requests = row.requests;
+  t.cost = Micros(row.cost);
+  for (int k = 0; k < kTokenKindCount; ++k) t.tokens.by_kind[k] = Tokens(row.tokens[k]);
+  if ((row.key.provider & kUnpricedBit) != 0) {
+    t.unpriced_entries = t.entries;
+    t.unpriced_tokens = t.tokens;
+  }
+  t.first = absl::FromUnixNanos(row.first_ns);
+  t.last = absl::FromUnixNanos(row.last_ns);
+  return t;
+}
+
+void QuarterTotals::Add(const Entry& e) {
+  if (!usable_) return;
+  if (!binary_cache::Representable(e.timestamp) || e.timestamp == absl::InfinitePast() ||
+      e.timestamp == absl::InfiniteFuture()) {
+    usable_ = false;
+    return;
+  }
+  Row one;
+  one.entries = 1;
+  one.requests = e.requests;
+  one.cost = e.cost.value();
+  for (int k = 0; k < kTokenKindCount; ++k) one.tokens[k] = e.tokens.by_kind[k].value();
+  one.first_ns = one.last_ns = absl::ToUnixNanos(e.timestamp);
+  const uint32_t model = Intern(e.model);
+  MergeRow(RowOf(QuarterOf(e.timestamp), model, Intern(e.provider), !e.priced()), one);
+}
+
+void QuarterTotals::AddRow(int64_t quarter, absl::string_view model, absl::string_view provider, const Totals& t) {
+  if (!usable_ || t.entries == 0) return;
+  const bool unpriced = t.unpriced_entries != 0;
+  if ((unpriced && (t.unpriced_entries != t.entries || t.unpriced_tokens.by_kind != t.tokens.by_kind)) ||
+      !binary_cache::Representable(t.first) || !binary_cache::Representable(t.last) ||
+      t.first == absl::InfinitePast() || t.last == absl::InfiniteFuture()) {
+    usable_ = false;
+    return;
+  }
+  Row from;
+  from.entries = t.entries;
+  from.requests = t.requests;
+  from.cost = t.cost.value();
+  for (int k = 0; k < kTokenKindCount; ++k) from.tokens[k] = t.tokens.by_kind[k].value();
+  from.first_ns = absl::ToUnixNanos(t.first);
+  from.last_ns = absl::ToUnixNanos(t.last);
+  const uint32_t m = Intern(model);
+  MergeRow(RowOf(quarter, m, Intern(provider), unpriced), from);
+}
+
+void QuarterTotals::Merge(const QuarterTotals& other) {
+  if (!other.usable_) usable_ = false;
+  if (!usable_) return;
+  std::vector<uint32_t> ids(other.names_.size());
+  for (size_t k = 0; k < ids.size(); ++k) ids[k] = Intern(other.names_[k]);
+  for (const std::vector<Row>& chunk : other.chunks_) {
+    for (const Row& row : chunk) {
+      const uint32_t provider = row.key.provider & ~kUnpricedBit;
+      MergeRow(RowOf(row.key.quarter, ids[row.key.model], ids[provider], (row.key.provider & kUnpricedBit) != 0), row);
+    }
+  }
+}
+
+void QuarterTotals::Clear() {
+  names_.clear();
+  name_ids_.clear();
+  index_.clear();
+  chunks_.clear();
+  last_name_ = 0;
+  entries_ = 0;
+  usable_ = true;
+}
+
+bool QuarterTotals::Answers(const RollupQuery& q, int64_t* first, int64_t* end) {
+  for (const GroupKey& k : q.group_by) {
+    if (!k.is_time() && (k.kind != GroupKey::Kind::kDimension ||
+                         (k.dimension != Dimension::kModel && k.dimension != Dimension::kProvider))) {
+      return false;
+    }
+  }
+  for (const Filter& f : q.filters) {
+    if (f.key.kind != GroupKey::Kind::kDimension ||
+        (f.key.dimension != Dimension::kModel && f.key.dimension != Dimension::kProvider)) {
+      return false;
+    }
+  }
+  if (!OnQuarter(q.range.start) || !OnQuarter(q.range.end)) return false;
+  *first = q.range.start == absl::InfinitePast() ? std::numeric_limits<int64_t>::min() : QuarterOf(q.range.start);
+  *end = q.range.end == absl::InfiniteFuture() ? std::numeric_limits<int64_t>::max() : QuarterOf(q.range.end);
+  return true;
+}
+
+absl::StatusOr<bool> QuarterTotals::AddTo(Rollup* rollup) const {
+  const RollupQuery& q = rollup->query();
+  int64_t first = 0, end = 0;
+  if (!usable_ || !Answers(q, &first, &end)) return false;
+  bool timed = false;
+  for (const GroupKey& k : q.group_by) timed |= k.is_time();
+  // Summed into a rollup of our own first, so that a quarter found to
+  // straddle a bucket half-way leaves the caller's untouched.
+  TKB_ASSIGN_OR_RETURN(Rollup mine, Rollup::Create(q));
+  Entry like;
+  for (const std::vector<Row>& chunk : chunks_) {
+    for (const Row& row : chunk) {
+      const int64_t quarter = row.key.quarter;
+      if (quarter < first || quarter >= end) continue;
+      like.timestamp = absl::FromUnixSeconds(quarter * kQuarterSeconds);
+      if (timed) {
+        // One bucket: the zone's offset a whole number of quarter hours, the
+        // same at both ends of the quarter.
+        const absl::TimeZone::CivilInfo a = q.tz.At(like.timestamp);
+        const absl::TimeZone::CivilInfo b =
+            q.tz.At(like.timestamp + absl::Seconds(kQuarterSeconds) - absl::Nanoseconds(1));
+        if (a.offset != b.offset || a.offset % kQuarterSeconds != 0) return false;
+      }
+      like.model = names_[row.key.model];
+      like.provider = names_[row.key.provider & ~kUnpricedBit];
+      like.cost_source = (row.key.provider & kUnpricedBit) != 0 ? CostSource::kUnpriced : CostSource::kComputed;
+      mine.AddTotals(like, TotalsOf(row));
+    }
+  }
+  TKB_RETURN_IF_ERROR(rollup->Merge(mine));
+  return true;
+}
+
+void QuarterTotals::Write(binary_cache::Writer* w) const {
+  w->I64(entries_);
+  w->U64(names_.size());
+  for (const std::string& name : names_) w->Str(name);
+  w->U64(size());
+  for (const std::vector<Row>& chunk : chunks_) {
+    for (const Row& row : chunk) {
+      w->I64(row.key.quarter);
+      w->U64(row.key.model);
+      w->U64(row.key.provider);
+      w->I64(row.entries);
+      w->I64(row.requests);
+      w->I64(row.cost);
+      for (int64_t t : row.tokens) w->I64(t);
+      w->I64(row.first_ns);
+      w->I64(row.last_ns);
+    }
+  }
+}
+
+bool QuarterTotals::Read(binary_cache::Reader* r) {
+  Clear();
+  int64_t entries = 0;
+  uint64_t n = 0;
+  bool ok = r->I64(&entries) && r->Count(&n, 8);
+  for (uint64_t i = 0; ok && i < n; ++i) {
+    std::string name;
+    ok = r->Str(&name) && name_ids_.try_emplace(name, static_cast<uint32_t>(names_.size())).second;
+    if (ok) names_.push_back(std::move(name));
+  }
+  constexpr size_t kRowBytes = 8 * (8 + kTokenKindCount);
+  ok = ok && r->Count(&n, kRowBytes);
+  int64_t counted = 0;
+  for (uint64_t i = 0; ok && i < n; ++i) {
+    Row row;
+    uint64_t model = 0, provider = 0;
+    ok = r->I64(&row.key.quarter) && r->U64(&model) && r->U64(&provider) && model < names_.size() &&
+         (provider & ~uint64_t{kUnpricedBit}) < names_.size() && r->I64(&row.entries) && r->I64(&row.requests) &&
+         r->I64(&row.cost) && row.entries > 0;
+    for (int k = 0; ok && k < kTokenKindCount; ++k) ok = r->I64(&row.tokens[k]);
+    ok = ok && r->I64(&row.first_ns) && r->I64(&row.last_ns) && row.first_ns <= row.last_ns &&
+         !__builtin_add_overflow(counted, row.entries, &counted);
+    if (!ok) break;
+    row.key.model = static_cast<uint32_t>(model);
+    row.key.provider = static_cast<uint32_t>(provider);
+    Row& kept =
+        RowOf(row.key.quarter, row.key.model, row.key.provider & ~kUnpricedBit, (row.key.provider & kUnpricedBit) != 0);
+    ok = kept.entries == 0;  // each key once
+    kept = row;
+  }
+  if (!ok || counted != entries) {
+    Clear();
+    return false;
+  }
+  entries_ = entries;
+  return true;
+}
+
+namespace {
+constexpr absl::string_view kReportTotalsMagic("tkbrqt01", 8);
+}  // namespace
+
+bool LoadQuarterTotalsCache(const std::string& path, int fd, const std::string& ledger_path, QuarterTotals* totals,
+                            binary_cache::LedgerStamp* stamp) {
+  std::string data;
+  absl::string_view body;
+  if (!binary_cache::ReadWholeFile(path, &data) || !binary_cache::Unseal(kReportTotalsMagic, data, &body)) return false;
+  binary_cache::Reader r(body);
+  if (!stamp->Read(&r) || !totals->Read(&r) || !r.done() || !binary_cache::StampMatches(*stamp, fd, ledger_path)) {
+    totals->Clear();
+    return false;
+  }
+  return true;
+}
+
+void StoreQuarterTotalsCache(const std::string& path, int fd, const std::string& ledger_path, int64_t covered,
+                             const QuarterTotals& totals, uint32_t file_mode, uint32_t dir_mode) {
+  if (!totals.usable()) return;
+  binary_cache::LedgerStamp stamp;
+  if (!binary_cache::StampLedger(fd, ledger_path, covered, &stamp)) return;
+  binary_cache::WriteCacheFile(
+      path, kReportTotalsMagic,
+      [&](binary_cache::Writer* w) {
+        stamp.Write(w);
+        totals.Write(w);
+      },
+      file_mode, dir_mode);
+}
+
+}  // namespace v1
+}  // namespace tokenbook
