@@ -102,6 +102,49 @@ def test_appended_lines_are_the_only_bytes_read(tmp_path):
     assert doc["cost_micros"] == 1000 * 3 + 100 * 15
 
 
+def test_reports_after_an_ingest_read_the_kept_totals_and_match_a_full_read(tmp_path):
+    home = claude_home(tmp_path)
+    ingest_json(tmp_path, "claude-code")
+    cache = tmp_path / "ledger" / "cache" / "report-totals.bin"
+    assert cache.exists()  # kept by the ingest itself
+    variants = [["--period", "all", "--by", "day"], ["--period", "all", "--by", "month,model"],
+                ["--period", "all", "--by", "hour", "--tz", "Asia/Kathmandu"],
+                ["--period", "all", "--by", "model", "--model", "claude-sonnet-4-5"],
+                ["--period", "all", "--by", "project"]]
+
+    def reports():
+        out = []
+        for args in variants:
+            result = run(tmp_path, "report", *args, "--format", "json")
+            assert result.returncode == 0, result.stderr
+            out.append(result.stdout)
+        return out
+
+    kept = reports()
+    aside = cache.with_suffix(".aside")
+    cache.rename(aside)
+    assert reports() == kept  # read from every line: the same bytes
+    aside.rename(cache)
+    # A line added by another writer after the cache is read on top of it.
+    with open(home / TRANSCRIPT, "a") as f:
+        f.write(json.dumps({"type": "assistant", "sessionId": "sess-1", "timestamp": "2026-03-05T10:07:00.000Z",
+                            "requestId": "req_more", "message": {"id": "msg_more", "model": "claude-sonnet-4-5",
+                                                                 "usage": {"input_tokens": 10, "output_tokens": 1}}})
+                + "\n")
+    assert ingest_json(tmp_path, "claude-code")["entries"] == 1
+    assert cache.exists()
+    with_cache = reports()
+    cache.unlink()
+    assert reports() == with_cache
+    assert with_cache != kept
+    # A broken line is named by the report, whichever way it would have summed.
+    with open(tmp_path / "ledger" / "ledger.jsonl", "a") as f:
+        f.write('{"v":1,"id":"broken"\n')
+    result = run(tmp_path, "report", "--period", "all", "--by", "day", "--format", "json")
+    issues = json.loads(result.stdout)["issues"]
+    assert [(pathlib.Path(i["file"]).name, i["line"]) for i in issues] == [("ledger.jsonl", 10)]
+
+
 def test_config_dir_list_dry_run_and_since(tmp_path):
     a = tmp_path / "a"
     shutil.copytree(DATA / "claude", a)
