@@ -17,7 +17,7 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(ledger_line rate_toml config_toml litellm_json claude_code_line codex_line
-           claude_json anthropic_response openai_response statusline)
+           claude_json anthropic_response openai_response statusline report_totals)
 fi
 jobs=${TOKENBOOK_FUZZ_BUILD_JOBS:-2}
 
