@@ -33,6 +33,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,8 @@
 #include "absl/time/time.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/ledger_postgres.h"
+#include "tokenbook/quarter_totals.h"
 #include "tokenbook/rollup.h"
 #include "tokenbook/status.h"
 
@@ -406,38 +409,9 @@ class SqliteLedger final : public Ledger {
   }
 
   absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const override {
-    constexpr int64_t kQuarterMs = 900'000;
     const RollupQuery& q = rollup->query();
-    // Only what quarter_totals can tell apart.
-    bool timed = false;
-    for (const GroupKey& k : q.group_by) {
-      if (k.is_time()) {
-        timed = true;
-      } else if (k.kind != GroupKey::Kind::kDimension ||
-                 (k.dimension != Dimension::kModel && k.dimension != Dimension::kProvider)) {
-        return false;
-      }
-    }
-    for (const Filter& f : q.filters) {
-      if (f.key.kind != GroupKey::Kind::kDimension ||
-          (f.key.dimension != Dimension::kModel && f.key.dimension != Dimension::kProvider)) {
-        return false;
-      }
-    }
-    auto floor_div = [](int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0) ? 1 : 0); };
-    int64_t first_quarter = std::numeric_limits<int64_t>::min();
-    int64_t end_quarter = std::numeric_limits<int64_t>::max();
-    if (q.range.start != absl::InfinitePast()) {
-      const int64_t ms = absl::ToUnixMillis(q.range.start);
-      if (absl::FromUnixMillis(ms) != q.range.start || floor_div(ms, kQuarterMs) * kQuarterMs != ms) return false;
-      first_quarter = ms / kQuarterMs;
-    }
-    if (q.range.end != absl::InfiniteFuture()) {
-      const int64_t ms = absl::ToUnixMillis(q.range.end);
-      if (absl::FromUnixMillis(ms) != q.range.end || floor_div(ms, kQuarterMs) * kQuarterMs != ms) return false;
-      end_quarter = ms / kQuarterMs;
-    }
-
+    const std::optional<QuarterPlan> plan = PlanQuarterTotals(q);
+    if (!plan.has_value()) return false;
     // Summed into a rollup of our own first, so that a row found unusable
     // half-way leaves the caller's untouched.
     TKB_ASSIGN_OR_RETURN(Rollup mine, Rollup::Create(q));
@@ -452,45 +426,28 @@ class SqliteLedger final : public Ledger {
                         "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
                         "WHERE quarter >= ? AND quarter < ?",
                         path_));
-    sqlite3_bind_int64(s.get(), 1, first_quarter);
-    sqlite3_bind_int64(s.get(), 2, end_quarter);
-    static constexpr TokenKind kColumns[] = {TokenKind::kInput,        TokenKind::kOutput,
-                                             TokenKind::kCacheRead,    TokenKind::kCacheWrite5m,
-                                             TokenKind::kCacheWrite1h, TokenKind::kReasoning};
-    Entry like;
+    sqlite3_bind_int64(s.get(), 1, plan->first_quarter);
+    sqlite3_bind_int64(s.get(), 2, plan->end_quarter);
+    QuarterRow row;
     for (;;) {
       const int rc = sqlite3_step(s.get());
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "cannot read quarter_totals", path_);
-      const int64_t quarter = sqlite3_column_int64(s.get(), 0);
-      like.timestamp = absl::FromUnixMillis(quarter * kQuarterMs);
-      if (timed) {
-        // A quarter hour must fall inside one bucket of the report's zone:
-        // its UTC offset a whole number of quarter hours, the same at both ends.
-        const absl::TimeZone::CivilInfo a = q.tz.At(like.timestamp);
-        const absl::TimeZone::CivilInfo b = q.tz.At(like.timestamp + absl::Milliseconds(kQuarterMs - 1));
-        if (a.offset != b.offset || a.offset % 900 != 0) return false;
-      }
       const auto text = [&](int col, std::string* out) {
         const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), col));
         out->assign(t == nullptr ? "" : t, t == nullptr ? 0 : static_cast<size_t>(sqlite3_column_bytes(s.get(), col)));
       };
-      text(1, &like.model);
-      text(2, &like.provider);
-      const bool unpriced = sqlite3_column_int64(s.get(), 3) != 0;
-      like.cost_source = unpriced ? CostSource::kUnpriced : CostSource::kComputed;
-      Totals t;
-      t.entries = sqlite3_column_int64(s.get(), 4);
-      t.requests = sqlite3_column_int64(s.get(), 5);
-      t.cost = Micros(sqlite3_column_int64(s.get(), 6));
-      for (int k = 0; k < 6; ++k) t.tokens[kColumns[k]] = Tokens(sqlite3_column_int64(s.get(), 7 + k));
-      if (unpriced) {
-        t.unpriced_entries = t.entries;
-        t.unpriced_tokens = t.tokens;
-      }
-      t.first = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 13));
-      t.last = absl::FromUnixMillis(sqlite3_column_int64(s.get(), 14));
-      mine.AddTotals(like, t);
+      row.quarter = sqlite3_column_int64(s.get(), 0);
+      text(1, &row.model);
+      text(2, &row.provider);
+      row.unpriced = sqlite3_column_int64(s.get(), 3) != 0;
+      row.entries = sqlite3_column_int64(s.get(), 4);
+      row.requests = sqlite3_column_int64(s.get(), 5);
+      row.cost_micros = sqlite3_column_int64(s.get(), 6);
+      for (int k = 0; k < 6; ++k) row.tokens[k] = sqlite3_column_int64(s.get(), 7 + k);
+      row.first_ts_ms = sqlite3_column_int64(s.get(), 13);
+      row.last_ts_ms = sqlite3_column_int64(s.get(), 14);
+      if (!AddQuarterRow(*plan, row, &mine)) return false;
     }
     TKB_RETURN_IF_ERROR(rollup->Merge(mine));
     return true;
@@ -787,14 +744,21 @@ absl::StatusOr<LedgerLocation> ResolveLedgerLocation(absl::string_view dir_or_ur
     out.dir = std::string(dir_or_url);
     return out;
   }
-  if (absl::StartsWith(dir_or_url, "postgresql:") || absl::StartsWith(dir_or_url, "postgres:")) {
-    return absl::UnimplementedError(absl::StrCat("ledger URL \"", dir_or_url,
-                                                 "\": PostgreSQL ledgers are not supported yet; use sqlite:///path/"
-                                                 "ledger.db or a ledger directory"));
+  if (IsPostgresUrl(dir_or_url)) {
+    // The local files of a database named by its URL alone live in a
+    // per-user directory of that database (a ledger directory whose
+    // config.toml names the URL keeps them itself: see Ledger::Open).
+    if (!absl::StartsWith(dir_or_url, "postgresql://") && !absl::StartsWith(dir_or_url, "postgres://")) {
+      return absl::InvalidArgumentError(absl::StrCat("ledger URL \"", RedactPostgresUrl(dir_or_url),
+                                                     "\": expected postgresql://user@host:port/database"));
+    }
+    TKB_ASSIGN_OR_RETURN(out.dir, PostgresDefaultDir(dir_or_url));
+    out.backend = std::string(dir_or_url);
+    return out;
   }
   if (!absl::StartsWith(dir_or_url, "sqlite:")) {
     return absl::InvalidArgumentError(absl::StrCat("ledger URL \"", dir_or_url,
-                                                   "\": unknown backend (expected sqlite:///path/ledger.db)"));
+                                                   "\": unknown backend (expected sqlite:///path/ledger.db or postgresql://host/database)"));
   }
   TKB_ASSIGN_OR_RETURN(std::string path, SqlitePathOfUrl(dir_or_url, base));
   const size_t slash = path.find_last_of('/');

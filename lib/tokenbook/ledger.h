@@ -44,7 +44,8 @@ struct LedgerOptions {
   uint32_t file_mode = 0600;    // for files the ledger creates
   uint32_t dir_mode = 0700;     // for the directory
   // A database URL (docs/backends.md): "sqlite:///abs/ledger.db", or
-  // "sqlite:rel/ledger.db" relative to the ledger directory. The entries
+  // "sqlite:rel/ledger.db" relative to the ledger directory, or
+  // "postgresql://user@host:port/database" (docs/backends.md). The entries
   // then live in that database, and the directory keeps the rest
   // (config.toml, alerts, budget reservations, caches). Empty: ledger.jsonl
   // in the directory.
@@ -120,7 +121,7 @@ class Ledger {
   virtual const std::string& dir() const = 0;
   // The file that holds the entries (ledger.jsonl, or the database file).
   virtual std::string ledger_path() const = 0;
-  // "jsonl", or the scheme of the database ("sqlite"). Derived-state caches
+  // "jsonl", or the database's kind ("sqlite", "postgresql"). Derived-state caches
   // that fingerprint ledger.jsonl's bytes apply to "jsonl" only.
   virtual absl::string_view kind() const { return "jsonl"; }
 
@@ -204,8 +205,9 @@ bool IsLedgerUrl(absl::string_view text);
 
 // A directory stands for itself. "sqlite:///abs/ledger.db" (or
 // "sqlite:path/ledger.db", relative to `base`) is that database, with the
-// database file's directory for the rest. PostgreSQL URLs are recognised and
-// refused (Unimplemented) until that backend exists; other schemes are
+// database file's directory for the rest. "postgresql://..." (or
+// "postgres://...") is that database, with a per-user directory for the rest
+// (PostgresDefaultDir in tokenbook/ledger_postgres.h); other schemes are
 // InvalidArgument.
 absl::StatusOr<LedgerLocation> ResolveLedgerLocation(absl::string_view dir_or_url, absl::string_view base = "");
 

@@ -1,0 +1,758 @@
+// The PostgreSQL ledger (docs/backends.md).
+//
+// One row per entry in `entries`, keyed by the entry id. Every field has its
+// column (BIGINT for tokens and micro-dollars), for indexes and for psql, and
+// `line` keeps the entry's ledger line (docs/ledger-format.md) exactly as the
+// JSONL ledger would hold it: Scan decodes that, so every backend hands the
+// same entries to every report.
+//
+// Concurrency: writers serialise on a transaction-scoped advisory lock
+// (pg_advisory_xact_lock) and insert a whole batch in one transaction, so
+// `seq` (an identity column) follows commit order and a reader never sees a
+// later row before an earlier one: seq works as a scan offset, as the SQLite
+// backend's rowid does. Readers (Scan, ScanFrom, AddTotalsTo) use their own
+// connection and one REPEATABLE READ snapshot. Threads of this process share
+// one writing connection under a mutex; a fork()ed child opens its own
+// (libpq connections must not cross fork(), and closing the parent's would
+// end its session).
+//
+// Idempotence: `id` is the primary key and `source_key` is UNIQUE (NULL when
+// absent); inserts are ON CONFLICT DO NOTHING, so pushing the same entries
+// twice, from any host, adds nothing.
+//
+// Schema: versioned migrations, applied in order under an advisory lock and
+// recorded in `tokenbook_schema`; a database of a newer version is refused.
+#include "tokenbook/ledger_postgres.h"
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tokenbook/entry.h"
+#include "tokenbook/entry_json.h"
+#include "tokenbook/quarter_totals.h"
+#include "tokenbook/rollup.h"
+#include "tokenbook/status.h"
+
+namespace tokenbook {
+inline namespace v1 {
+namespace {
+
+// The advisory locks' first key ("tkb1"); the second says what is locked.
+constexpr int kLockClass = 0x746b6231;
+constexpr int kLockSchema = 1;
+constexpr int kLockWrites = 2;
+
+// How many rows a scan fetches at a time.
+constexpr int kFetchRows = 10'000;
+
+// Migration k takes a database from version k to k + 1.
+constexpr const char* kMigrations[] = {
+    // Version 1: entries, quarter-hour totals kept by a trigger, views.
+    R"sql(
+CREATE TABLE entries (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,  -- commit order; the scan offset
+  id TEXT PRIMARY KEY,                -- ULID
+  ts_ms BIGINT NOT NULL,              -- Unix milliseconds, UTC
+  ts TEXT NOT NULL,                   -- the same, "2026-11-22T05:49:04.123Z"
+  model TEXT NOT NULL,
+  provider TEXT,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cache_read_tokens BIGINT NOT NULL,
+  cache_write_5m_tokens BIGINT NOT NULL,
+  cache_write_1h_tokens BIGINT NOT NULL,
+  reasoning_tokens BIGINT NOT NULL,
+  requests BIGINT NOT NULL,
+  cost_micros BIGINT NOT NULL,        -- micro-dollars; 0 when unpriced
+  cost_source TEXT NOT NULL,          -- computed | override | reported | unpriced
+  rates_as_of TEXT,
+  session TEXT,
+  agent TEXT,
+  category TEXT,
+  action_type TEXT,
+  action TEXT,
+  feature TEXT,
+  project TEXT,
+  tool TEXT,
+  task_type TEXT,
+  service_tier TEXT,
+  duration_ms BIGINT,
+  tags JSON,                          -- a JSON object, or NULL
+  notes TEXT,
+  source_kind TEXT,
+  source_key TEXT UNIQUE,
+  line TEXT NOT NULL                  -- the entry's ledger line (docs/ledger-format.md)
+);
+CREATE INDEX entries_ts ON entries (ts_ms);
+CREATE INDEX entries_model_ts ON entries (model, ts_ms);
+CREATE INDEX entries_session ON entries (session) WHERE session IS NOT NULL;
+CREATE INDEX entries_project_ts ON entries (project, ts_ms) WHERE project IS NOT NULL;
+CREATE INDEX entries_agent_ts ON entries (agent, ts_ms) WHERE agent IS NOT NULL;
+CREATE INDEX entries_feature_ts ON entries (feature, ts_ms) WHERE feature IS NOT NULL;
+
+-- Running totals per UTC quarter hour, model, provider and pricedness, kept
+-- by the insert itself: reports that group and filter by nothing finer read
+-- these instead of every entry.
+CREATE TABLE quarter_totals (
+  quarter BIGINT NOT NULL,            -- floor(ts_ms / 900000)
+  model TEXT NOT NULL,
+  provider TEXT NOT NULL,             -- '' when absent
+  unpriced BOOLEAN NOT NULL,          -- cost_source = 'unpriced'
+  entries BIGINT NOT NULL,
+  requests BIGINT NOT NULL,
+  cost_micros BIGINT NOT NULL,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cache_read_tokens BIGINT NOT NULL,
+  cache_write_5m_tokens BIGINT NOT NULL,
+  cache_write_1h_tokens BIGINT NOT NULL,
+  reasoning_tokens BIGINT NOT NULL,
+  first_ts_ms BIGINT NOT NULL,
+  last_ts_ms BIGINT NOT NULL,
+  PRIMARY KEY (quarter, model, provider, unpriced)
+);
+CREATE FUNCTION tokenbook_count_quarter() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO quarter_totals AS t VALUES (
+    (NEW.ts_ms - (((NEW.ts_ms % 900000) + 900000) % 900000)) / 900000,
+    NEW.model, coalesce(NEW.provider, ''), NEW.cost_source = 'unpriced',
+    1, NEW.requests, NEW.cost_micros, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+    NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens, NEW.ts_ms, NEW.ts_ms)
+  ON CONFLICT (quarter, model, provider, unpriced) DO UPDATE SET
+    entries = t.entries + 1,
+    requests = t.requests + excluded.requests,
+    cost_micros = t.cost_micros + excluded.cost_micros,
+    input_tokens = t.input_tokens + excluded.input_tokens,
+    output_tokens = t.output_tokens + excluded.output_tokens,
+    cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
+    cache_write_5m_tokens = t.cache_write_5m_tokens + excluded.cache_write_5m_tokens,
+    cache_write_1h_tokens = t.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+    reasoning_tokens = t.reasoning_tokens + excluded.reasoning_tokens,
+    first_ts_ms = least(t.first_ts_ms, excluded.first_ts_ms),
+    last_ts_ms = greatest(t.last_ts_ms, excluded.last_ts_ms);
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER entries_quarter_totals AFTER INSERT ON entries
+  FOR EACH ROW EXECUTE FUNCTION tokenbook_count_quarter();
+
+-- For psql. Days and months are UTC; `tokenbook report` uses the configured
+-- time zone.
+CREATE VIEW entries_usd AS
+  SELECT *, CASE WHEN cost_micros < 0 THEN '-' ELSE '' END ||
+            (abs(cost_micros) / 1000000) || '.' || lpad((abs(cost_micros) % 1000000)::text, 6, '0') AS cost_usd
+  FROM entries;
+CREATE VIEW daily_cost AS
+  SELECT substr(ts, 1, 10) AS day, count(*) AS entries, sum(requests) AS requests,
+         sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+         sum(cache_read_tokens) AS cache_read_tokens,
+         sum(cache_write_5m_tokens + cache_write_1h_tokens) AS cache_write_tokens,
+         sum(cost_micros) AS cost_micros,
+         count(*) FILTER (WHERE cost_source = 'unpriced') AS unpriced_entries
+  FROM entries GROUP BY 1;
+CREATE VIEW monthly_by_model AS
+  SELECT substr(ts, 1, 7) AS month, model, count(*) AS entries, sum(requests) AS requests,
+         sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+         sum(cache_read_tokens) AS cache_read_tokens,
+         sum(cache_write_5m_tokens + cache_write_1h_tokens) AS cache_write_tokens,
+         sum(cost_micros) AS cost_micros,
+         count(*) FILTER (WHERE cost_source = 'unpriced') AS unpriced_entries
+  FROM entries GROUP BY 1, 2;
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPostgresSchemaVersion);
+
+constexpr char kInsert[] =
+    "INSERT INTO entries (id, ts_ms, ts, model, provider, input_tokens, output_tokens, cache_read_tokens, "
+    "cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, requests, cost_micros, cost_source, "
+    "rates_as_of, session, agent, category, action_type, action, feature, project, tool, task_type, "
+    "service_tier, duration_ms, tags, notes, source_kind, source_key, line) VALUES "
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,"
+    "$29,$30,$31) ON CONFLICT DO NOTHING RETURNING seq";
+constexpr int kInsertParams = 31;
+constexpr char kFindKey[] = "SELECT id FROM entries WHERE source_key = $1";
+
+struct ConnCloser {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using Conn = std::unique_ptr<PGconn, ConnCloser>;
+
+struct ResultClearer {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultClearer>;
+
+std::string Trimmed(const char* text) {
+  return std::string(absl::StripAsciiWhitespace(text == nullptr ? "" : text));
+}
+
+// An error for a failed connection or statement, naming the database.
+absl::Status PgError(PGconn* conn, const PGresult* result, absl::string_view what, const std::string& where) {
+  std::string detail = Trimmed(result != nullptr ? PQresultErrorMessage(result) : nullptr);
+  if (detail.empty() && conn != nullptr) detail = Trimmed(PQerrorMessage(conn));
+  const std::string message = absl::StrCat(where, ": ", what, ": ", detail);
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) return absl::UnavailableError(message);
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const absl::string_view code = state == nullptr ? "" : state;
+  if (absl::StartsWith(code, "08") || absl::StartsWith(code, "57P") || code == "40001" || code == "40P01") {
+    return absl::UnavailableError(message);  // connection lost, server shutting down, retryable
+  }
+  if (code == "42501" || absl::StartsWith(code, "28")) return absl::PermissionDeniedError(message);
+  if (absl::StartsWith(code, "53")) return absl::ResourceExhaustedError(message);
+  if (absl::StartsWith(code, "23")) return absl::AlreadyExistsError(message);
+  if (absl::StartsWith(code, "22")) return absl::InvalidArgumentError(message);
+  return absl::InternalError(message);
+}
+
+// Runs `sql`, which must return rows or nothing.
+absl::StatusOr<Result> Run(PGconn* conn, const std::string& sql, const std::string& where,
+                           const std::vector<std::string>& params = {}) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  Result r(params.empty() ? PQexec(conn, sql.c_str())
+                          : PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                                         nullptr, nullptr, 0));
+  const ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    return PgError(conn, r.get(), absl::StrCat("\"", absl::string_view(sql).substr(0, 48), "\" failed"), where);
+  }
+  return r;
+}
+
+absl::StatusOr<int64_t> RunInt(PGconn* conn, const std::string& sql, const std::string& where,
+                               const std::vector<std::string>& params = {}) {
+  TKB_ASSIGN_OR_RETURN(Result r, Run(conn, sql, where, params));
+  if (PQntuples(r.get()) < 1 || PQgetisnull(r.get(), 0, 0)) return 0;
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(PQgetvalue(r.get(), 0, 0), &v)) {
+    return absl::DataLossError(absl::StrCat(where, ": \"", sql, "\" returned \"", PQgetvalue(r.get(), 0, 0),
+                                            "\", not an integer"));
+  }
+  return v;
+}
+
+int64_t IntAt(const PGresult* r, int row, int col) {
+  int64_t v = 0;
+  if (!PQgetisnull(r, row, col)) (void)absl::SimpleAtoi(PQgetvalue(r, row, col), &v);
+  return v;
+}
+
+void DiscardNotice(void*, const char*) {}
+
+// Opens a connection: the URL's own settings win over our defaults (a
+// connect timeout, UTF-8, an application name for pg_stat_activity).
+absl::StatusOr<Conn> Connect(const std::string& url, const std::string& where) {
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"10", "tokenbook", url.c_str(), nullptr};
+  Conn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  if (conn == nullptr) return absl::ResourceExhaustedError(absl::StrCat(where, ": cannot allocate a connection"));
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    const std::string detail = Trimmed(PQerrorMessage(conn.get()));
+    const std::string message = absl::StrCat(where, ": cannot connect: ", detail);
+    if (absl::StrContains(detail, "authentication failed") || absl::StrContains(detail, "permission denied") ||
+        absl::StrContains(detail, "no pg_hba.conf entry")) {
+      return absl::PermissionDeniedError(message);
+    }
+    if (absl::StrContains(detail, "does not exist")) return absl::NotFoundError(message);
+    if (absl::StrContains(detail, "invalid") || absl::StrContains(detail, "missing")) {
+      return absl::InvalidArgumentError(message);
+    }
+    return absl::UnavailableError(message);
+  }
+  PQsetNoticeProcessor(conn.get(), DiscardNotice, nullptr);
+  if (PQsetClientEncoding(conn.get(), "UTF8") != 0) {
+    return PgError(conn.get(), nullptr, "cannot use UTF-8", where);
+  }
+  return conn;
+}
+
+std::string LockSql(int what) { return absl::StrCat("SELECT pg_advisory_xact_lock(", kLockClass, ", ", what, ")"); }
+
+// Brings the schema to kPostgresSchemaVersion (creating it when `create`),
+// or explains why not.
+absl::Status Migrate(PGconn* conn, bool create, const std::string& where) {
+  // Most opens find the schema current: check without the lock first.
+  auto version_of = [&]() -> absl::StatusOr<int64_t> {
+    TKB_ASSIGN_OR_RETURN(Result r, Run(conn,
+                                       "SELECT to_regclass('tokenbook_schema') IS NOT NULL, "
+                                       "to_regclass('entries') IS NOT NULL",
+                                       where));
+    const bool has_schema = absl::string_view(PQgetvalue(r.get(), 0, 0)) == "t";
+    const bool has_entries = absl::string_view(PQgetvalue(r.get(), 0, 1)) == "t";
+    if (!has_schema) {
+      if (has_entries) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            where, ": the database has a table \"entries\" but no \"tokenbook_schema\": not a tokenbook ledger"));
+      }
+      return 0;
+    }
+    TKB_ASSIGN_OR_RETURN(int64_t v, RunInt(conn, "SELECT max(version) FROM tokenbook_schema", where));
+    if (v > kPostgresSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(where, ": ledger schema version ", v,
+                                                        " is newer than this tokenbook reads (",
+                                                        kPostgresSchemaVersion, "); upgrade tokenbook"));
+    }
+    return v;
+  };
+  TKB_ASSIGN_OR_RETURN(int64_t version, version_of());
+  if (version == kPostgresSchemaVersion) return absl::OkStatus();
+  if (version == 0 && !create) return absl::NotFoundError(absl::StrCat("no tokenbook ledger in ", where));
+  TKB_RETURN_IF_ERROR(Run(conn, "BEGIN", where).status());
+  absl::Status s = [&]() -> absl::Status {
+    TKB_RETURN_IF_ERROR(Run(conn, LockSql(kLockSchema), where).status());
+    TKB_ASSIGN_OR_RETURN(version, version_of());  // another process may have migrated meanwhile
+    if (version == 0) {
+      TKB_RETURN_IF_ERROR(Run(conn,
+                              "CREATE TABLE tokenbook_schema (version INTEGER NOT NULL, "
+                              "migrated_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                              where)
+                              .status());
+    }
+    for (int64_t v = version; v < kPostgresSchemaVersion; ++v) {
+      TKB_RETURN_IF_ERROR(Run(conn, kMigrations[v], where).status());
+      TKB_RETURN_IF_ERROR(
+          Run(conn, absl::StrCat("INSERT INTO tokenbook_schema (version) VALUES (", v + 1, ")"), where).status());
+    }
+    return Run(conn, "COMMIT", where).status();
+  }();
+  if (!s.ok()) {
+    (void)Run(conn, "ROLLBACK", where);
+    return absl::Status(s.code(), absl::StrCat(s.message(), " (while creating or migrating the ledger schema)"));
+  }
+  return absl::OkStatus();
+}
+
+// Binds an entry's columns as text parameters.
+struct InsertParams {
+  std::string text[kInsertParams];
+  bool null[kInsertParams] = {};
+  const char* values[kInsertParams] = {};
+
+  void Set(const Entry& e, const std::string& line) {
+    int k = 0;
+    auto put = [&](std::string v, bool null_when_empty = true) {
+      null[k] = v.empty() && null_when_empty;
+      text[k++] = std::move(v);
+    };
+    auto num = [&](int64_t v) { put(absl::StrCat(v), false); };
+    put(e.id, false);
+    num(absl::ToUnixMillis(e.timestamp));
+    // The ledger line's "ts" value, without re-formatting the time.
+    std::string ts;
+    if (const size_t at = line.find("\"ts\":\""); at != std::string::npos) ts = line.substr(at + 6, 24);
+    put(std::move(ts), false);
+    put(e.model, false);
+    put(e.provider);
+    num(e.tokens.input().value());
+    num(e.tokens.output().value());
+    num(e.tokens.cache_read().value());
+    num(e.tokens.cache_write_5m().value());
+    num(e.tokens.cache_write_1h().value());
+    num(e.tokens.reasoning().value());
+    num(e.requests);
+    num(e.cost.value());
+    put(std::string(CostSourceName(e.cost_source)), false);
+    put(e.rates_as_of);
+    put(e.session);
+    put(e.agent);
+    put(e.category);
+    put(e.action_type);
+    put(e.action);
+    put(e.feature);
+    put(e.project);
+    put(e.tool);
+    put(e.task_type);
+    put(e.service_tier);
+    put(e.duration_ms.has_value() ? absl::StrCat(*e.duration_ms) : std::string());
+    put(TagsJson(e));
+    put(e.notes);
+    put(e.source_kind);
+    put(e.source_key);
+    put(line, false);
+    for (int i = 0; i < kInsertParams; ++i) values[i] = null[i] ? nullptr : text[i].c_str();
+  }
+
+  // The tags as a JSON object, "" when there are none.
+  static std::string TagsJson(const Entry& e) {
+    if (e.tags.empty()) return "";
+    std::string out = "{";
+    for (size_t i = 0; i < e.tags.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.append(JsonQuoted(e.tags[i].first)).push_back(':');
+      out.append(JsonQuoted(e.tags[i].second));
+    }
+    out.push_back('}');
+    return out;
+  }
+
+  static std::string JsonQuoted(absl::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(ch);
+      } else if (c < 0x20) {
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, sizeof(esc));
+      } else {
+        out.push_back(ch);
+      }
+    }
+    out.push_back('"');
+    return out;
+  }
+};
+
+class PostgresLedger final : public Ledger {
+ public:
+  PostgresLedger(std::string dir, std::string url, LedgerOptions options, Conn conn)
+      : dir_(std::move(dir)),
+        url_(std::move(url)),
+        where_(RedactPostgresUrl(url_)),
+        options_(std::move(options)),
+        pid_(::getpid()),
+        conn_(std::move(conn)) {}
+
+  ~PostgresLedger() override { AbandonIfForeignLocked(); }
+
+  const std::string& dir() const override { return dir_; }
+  std::string ledger_path() const override { return where_; }
+  absl::string_view kind() const override { return "postgresql"; }
+
+  absl::StatusOr<AppendResult> Append(Entry entry) override {
+    std::vector<Entry> one;
+    one.push_back(std::move(entry));
+    TKB_ASSIGN_OR_RETURN(std::vector<AppendResult> r, AppendBatch(std::move(one), AppendOptions{}));
+    return r[0];
+  }
+
+  absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<Entry> entries) override {
+    return AppendBatch(std::move(entries), AppendOptions{});
+  }
+
+  absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<Entry> entries,
+                                                        const AppendOptions& options) override {
+    std::vector<AppendResult> results(entries.size());
+    if (entries.empty()) return results;
+    // Encode (and so validate) everything before touching the database.
+    const absl::Time now = absl::Now();
+    std::vector<std::string> lines(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      Entry& e = entries[i];
+      if (e.id.empty()) e.id = NewUlid();
+      if (e.timestamp == absl::UnixEpoch()) e.timestamp = now;
+      absl::Status s = EncodeEntryJson(e, &lines[i]);
+      if (!s.ok()) return absl::Status(s.code(), absl::StrCat("entry ", i + 1, " of ", entries.size(), ": ", s.message()));
+      results[i].id = e.id;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    TKB_RETURN_IF_ERROR(EnsureConnectionLocked());
+    PGconn* conn = conn_.get();
+    absl::Status s = Run(conn, "BEGIN", where_).status();
+    if (s.ok()) s = Run(conn, LockSql(kLockWrites), where_).status();
+    if (s.ok()) s = InsertLocked(entries, lines, options, &results);
+    if (s.ok()) s = Run(conn, "COMMIT", where_).status();
+    if (!s.ok()) {
+      if (PQstatus(conn) == CONNECTION_OK) {
+        (void)Run(conn, "ROLLBACK", where_);
+      } else {
+        conn_.reset();  // reconnect next time
+      }
+      return s;
+    }
+    return results;
+  }
+
+  absl::Status Scan(const std::function<void(const Entry&)>& fn, std::vector<LedgerIssue>* issues) const override {
+    return ScanRows(0, fn, issues).status();
+  }
+
+  absl::StatusOr<int64_t> ScanFrom(int64_t begin, const std::function<void(const Entry&)>& fn,
+                                   std::vector<LedgerIssue>* issues) const override {
+    if (begin < 0) return absl::OutOfRangeError(absl::StrCat("offset ", begin, " is negative (", where_, ")"));
+    return ScanRows(begin, fn, issues);
+  }
+
+  absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const override {
+    const RollupQuery& q = rollup->query();
+    const std::optional<QuarterPlan> plan = PlanQuarterTotals(q);
+    if (!plan.has_value()) return false;
+    // Summed into a rollup of our own first, so that a row found unusable
+    // half-way leaves the caller's untouched.
+    TKB_ASSIGN_OR_RETURN(Rollup mine, Rollup::Create(q));
+    TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url_, where_));
+    TKB_ASSIGN_OR_RETURN(
+        Result r, Run(conn.get(),
+                      "SELECT quarter, model, provider, unpriced, entries, requests, cost_micros, input_tokens, "
+                      "output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+                      "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
+                      "WHERE quarter >= $1 AND quarter < $2",
+                      where_, {absl::StrCat(plan->first_quarter), absl::StrCat(plan->end_quarter)}));
+    QuarterRow row;
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+      row.quarter = IntAt(r.get(), i, 0);
+      row.model = PQgetvalue(r.get(), i, 1);
+      row.provider = PQgetvalue(r.get(), i, 2);
+      row.unpriced = absl::string_view(PQgetvalue(r.get(), i, 3)) == "t";
+      row.entries = IntAt(r.get(), i, 4);
+      row.requests = IntAt(r.get(), i, 5);
+      row.cost_micros = IntAt(r.get(), i, 6);
+      for (int k = 0; k < 6; ++k) row.tokens[k] = IntAt(r.get(), i, 7 + k);
+      row.first_ts_ms = IntAt(r.get(), i, 13);
+      row.last_ts_ms = IntAt(r.get(), i, 14);
+      if (!AddQuarterRow(*plan, row, &mine)) return false;
+    }
+    TKB_RETURN_IF_ERROR(rollup->Merge(mine));
+    return true;
+  }
+
+  absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {
+    if (key.empty()) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    TKB_RETURN_IF_ERROR(EnsureConnectionLocked());
+    TKB_ASSIGN_OR_RETURN(std::string id, IdOfKeyLocked(key));
+    return !id.empty();
+  }
+
+ private:
+  // In a fork()ed child the connection is the parent's: close our copy of its
+  // socket without the goodbye PQfinish would send on the parent's session.
+  void AbandonIfForeignLocked() const {
+    if (conn_ != nullptr && pid_ != ::getpid()) {
+      const int fd = PQsocket(conn_.get());
+      if (fd >= 0) ::close(fd);
+      (void)conn_.release();
+    }
+  }
+
+  absl::Status EnsureConnectionLocked() const {
+    AbandonIfForeignLocked();
+    pid_ = ::getpid();
+    if (conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK && prepared_) return absl::OkStatus();
+    Conn conn;
+    if (conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK) {
+      conn = std::move(conn_);  // the one Open made
+    } else {
+      conn_.reset();
+      TKB_ASSIGN_OR_RETURN(conn, Connect(url_, where_));
+    }
+    prepared_ = false;
+    for (const auto& [name, sql] : {std::pair<const char*, const char*>{"tkb_insert", kInsert},
+                                    std::pair<const char*, const char*>{"tkb_find_key", kFindKey}}) {
+      Result r(PQprepare(conn.get(), name, sql, 0, nullptr));
+      if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        return PgError(conn.get(), r.get(), absl::StrCat("cannot prepare ", name), where_);
+      }
+    }
+    if (options_.durability == Durability::kFsync) {
+      // kFlush leaves the server's synchronous_commit as configured; kFsync
+      // insists on waiting for the commit record to reach disk.
+      TKB_RETURN_IF_ERROR(Run(conn.get(), "SET synchronous_commit = on", where_).status());
+    }
+    conn_ = std::move(conn);
+    prepared_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> IdOfKeyLocked(absl::string_view key) const {
+    const std::string k(key);
+    const char* values[] = {k.c_str()};
+    Result r(PQexecPrepared(conn_.get(), "tkb_find_key", 1, values, nullptr, nullptr, 0));
+    if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+      return PgError(conn_.get(), r.get(), "cannot look up a source key", where_);
+    }
+    return PQntuples(r.get()) > 0 ? std::string(PQgetvalue(r.get(), 0, 0)) : std::string();
+  }
+
+  absl::Status InsertLocked(const std::vector<Entry>& entries, const std::vector<std::string>& lines,
+                            const AppendOptions& options, std::vector<AppendResult>* results) const {
+    InsertParams p;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      p.Set(e, lines[i]);
+      Result r(PQexecPrepared(conn_.get(), "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0));
+      if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+        return PgError(conn_.get(), r.get(), absl::StrCat("cannot insert entry ", e.id), where_);
+      }
+      AppendResult& out = (*results)[i];
+      out.appended = PQntuples(r.get()) > 0;
+      if (!out.appended) {
+        // An entry with this source key (or this id) is there already.
+        out.id.clear();
+        if (!e.source_key.empty()) {
+          if (options.existing_ids) {
+            TKB_ASSIGN_OR_RETURN(out.id, IdOfKeyLocked(e.source_key));
+          }
+        } else {
+          out.id = e.id;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Decodes the rows with seq > `after`, in order, in one read snapshot;
+  // returns the last seq seen (`after` when none).
+  absl::StatusOr<int64_t> ScanRows(int64_t after, const std::function<void(const Entry&)>& fn,
+                                   std::vector<LedgerIssue>* issues) const {
+    TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url_, where_));
+    PGconn* c = conn.get();
+    TKB_RETURN_IF_ERROR(Run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", where_).status());
+    if (after > 0) {
+      TKB_ASSIGN_OR_RETURN(int64_t last, RunInt(c, "SELECT coalesce(max(seq), 0) FROM entries", where_));
+      if (after > last) {
+        return absl::OutOfRangeError(
+            absl::StrCat("offset ", after, " is beyond the end of ", where_, " (last row ", last, ")"));
+      }
+    }
+    TKB_RETURN_IF_ERROR(Run(c, "DECLARE tkb_scan NO SCROLL CURSOR FOR SELECT seq, line FROM entries "
+                               "WHERE seq > $1 ORDER BY seq",
+                            where_, {absl::StrCat(after)})
+                            .status());
+    const std::string fetch = absl::StrCat("FETCH ", kFetchRows, " FROM tkb_scan");
+    EntryDecoder decoder;
+    Entry e;
+    int64_t last = after;
+    for (;;) {
+      TKB_ASSIGN_OR_RETURN(Result r, Run(c, fetch, where_));
+      const int n = PQntuples(r.get());
+      for (int i = 0; i < n; ++i) {
+        last = IntAt(r.get(), i, 0);
+        const absl::string_view line(PQgetvalue(r.get(), i, 1), static_cast<size_t>(PQgetlength(r.get(), i, 1)));
+        absl::Status d = decoder.Decode(line, &e);
+        if (!d.ok()) {
+          if (issues != nullptr) {
+            issues->push_back(LedgerIssue{where_, last, absl::StrCat("row seq=", last, ": ", d.message())});
+          }
+          continue;
+        }
+        fn(e);
+      }
+      if (n < kFetchRows) break;
+    }
+    (void)Run(c, "COMMIT", where_);
+    return last;
+  }
+
+  const std::string dir_;
+  const std::string url_;
+  const std::string where_;  // the URL without its password
+  const LedgerOptions options_;
+
+  mutable std::mutex mu_;
+  mutable pid_t pid_;  // the process conn_ belongs to
+  mutable Conn conn_;
+  mutable bool prepared_ = false;  // conn_ has our prepared statements
+};
+
+}  // namespace
+
+bool IsPostgresUrl(absl::string_view text) {
+  return absl::StartsWith(text, "postgresql:") || absl::StartsWith(text, "postgres:");
+}
+
+std::string RedactPostgresUrl(absl::string_view url) {
+  std::string out(url);
+  const size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t end = out.find_first_of("/?", start);
+    const size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at != std::string::npos && at >= start) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.erase(colon, at - colon);
+    }
+  }
+  // password=... among the parameters.
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    const size_t v = p + 9;
+    const size_t end = out.find('&', v);
+    out.replace(v, end == std::string::npos ? std::string::npos : end - v, "***");
+  }
+  return out;
+}
+
+namespace {
+
+struct UrlParts {
+  std::string host = "localhost", port = "5432", dbname, user;
+};
+
+// What libpq makes of the URL; InvalidArgument naming it when nothing.
+absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
+  char* err = nullptr;
+  const std::string text(url);
+  PQconninfoOption* opts = PQconninfoParse(text.c_str(), &err);
+  if (opts == nullptr) {
+    std::string detail = err != nullptr ? Trimmed(err) : "out of memory";
+    PQfreemem(err);
+    return absl::InvalidArgumentError(absl::StrCat("ledger URL \"", RedactPostgresUrl(url), "\": ", detail));
+  }
+  UrlParts parts;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || o->val[0] == '\0') continue;
+    const absl::string_view k = o->keyword;
+    if (k == "host") parts.host = o->val;
+    if (k == "port") parts.port = o->val;
+    if (k == "dbname") parts.dbname = o->val;
+    if (k == "user") parts.user = o->val;
+  }
+  PQconninfoFree(opts);
+  return parts;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PostgresDefaultDir(absl::string_view url) {
+  TKB_ASSIGN_OR_RETURN(const UrlParts p, ParseUrl(url));
+  std::string slug = absl::StrCat(p.host, "_", p.port, "_", p.dbname, "_", p.user);
+  for (char& c : slug) {
+    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+    if (!ok) c = '_';
+  }
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return absl::StrCat(xdg, "/tokenbook/postgresql/", slug);
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    return absl::StrCat(home, "/.local/share/tokenbook/postgresql/", slug);
+  }
+  return absl::NotFoundError(absl::StrCat("ledger URL \"", RedactPostgresUrl(url),
+                                          "\": no local directory for its config.toml: set HOME or XDG_DATA_HOME, "
+                                          "or name the URL as `backend` in a ledger directory's config.toml"));
+}
+
+absl::StatusOr<std::unique_ptr<Ledger>> OpenPostgresLedger(const std::string& dir, const std::string& url,
+                                                           const LedgerOptions& options) {
+  const std::string where = RedactPostgresUrl(url);
+  TKB_RETURN_IF_ERROR(ParseUrl(url).status());  // a URL libpq cannot parse
+  TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url, where));
+  TKB_RETURN_IF_ERROR(Migrate(conn.get(), options.create, where));
+  return std::unique_ptr<Ledger>(new PostgresLedger(dir, url, options, std::move(conn)));
+}
+
+}  // namespace v1
+}  // namespace tokenbook
