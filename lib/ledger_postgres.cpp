@@ -20,15 +20,29 @@
 // absent); inserts are ON CONFLICT DO NOTHING, so pushing the same entries
 // twice, from any host, adds nothing.
 //
+// Spool: when the server cannot be reached, appended entries go to
+// `spool.jsonl` in the ledger directory (ledger lines, written whole under
+// flock), with one warning on stderr per process; the next connection that
+// works sends them (by id, so a line sent twice is stored once) and empties
+// the spool under the same lock.
+//
 // Schema: versioned migrations, applied in order under an advisory lock and
 // recorded in `tokenbook_schema`; a database of a newer version is refused.
 #include "tokenbook/ledger_postgres.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -61,6 +75,7 @@ namespace {
 constexpr int kLockClass = 0x746b6231;
 constexpr int kLockSchema = 1;
 constexpr int kLockWrites = 2;
+constexpr int kLockAdmission = 3;
 
 // How many rows a scan fetches at a time.
 constexpr int kFetchRows = 10'000;
@@ -178,6 +193,14 @@ CREATE VIEW monthly_by_model AS
          sum(cost_micros) AS cost_micros,
          count(*) FILTER (WHERE cost_source = 'unpriced') AS unpriced_entries
   FROM entries GROUP BY 1, 2;
+)sql",
+    // Version 2: budget reservations shared by every host (docs/backends.md).
+    R"sql(
+CREATE TABLE reservations (
+  id TEXT PRIMARY KEY,
+  expires_ms BIGINT NOT NULL,         -- Unix milliseconds; dropped by the next admission after it
+  line TEXT NOT NULL                  -- the reservation, as reservations.jsonl holds it
+);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPostgresSchemaVersion);
@@ -426,17 +449,57 @@ struct InsertParams {
   }
 };
 
+// A connection of one process, with our statements prepared on it.
+struct Session {
+  Conn conn;
+  bool prepared = false;
+  pid_t pid = 0;  // the process `conn` belongs to
+
+  // In a fork()ed child the connection is the parent's: close our copy of
+  // its socket without the goodbye PQfinish would send on the parent's
+  // session.
+  void AbandonIfForeign() {
+    if (conn != nullptr && pid != ::getpid()) {
+      const int fd = PQsocket(conn.get());
+      if (fd >= 0) ::close(fd);
+      (void)conn.release();
+      prepared = false;
+    }
+  }
+  // After an error: a broken connection is reopened next time.
+  void DropIfBroken() {
+    if (conn != nullptr && PQstatus(conn.get()) != CONNECTION_OK) {
+      conn.reset();
+      prepared = false;
+    }
+  }
+};
+
 class PostgresLedger final : public Ledger {
  public:
+  // `conn` is null when the server could not be reached: the schema is
+  // checked, and the spool sent, at the first connection that works.
   PostgresLedger(std::string dir, std::string url, LedgerOptions options, Conn conn)
       : dir_(std::move(dir)),
         url_(std::move(url)),
         where_(RedactPostgresUrl(url_)),
-        options_(std::move(options)),
-        pid_(::getpid()),
-        conn_(std::move(conn)) {}
+        spool_path_(absl::StrCat(dir_, "/", kPostgresSpoolFile)),
+        options_(std::move(options)) {
+    migrated_ = conn != nullptr;
+    writer_.conn = std::move(conn);
+    writer_.pid = ::getpid();
+  }
 
-  ~PostgresLedger() override { AbandonIfForeignLocked(); }
+  // Sends what the spool holds, if the server answers.
+  void TrySendSpool() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    (void)EnsureWriterLocked();
+  }
+
+  ~PostgresLedger() override {
+    writer_.AbandonIfForeign();
+    admission_.AbandonIfForeign();
+  }
 
   const std::string& dir() const override { return dir_; }
   std::string ledger_path() const override { return where_; }
@@ -457,32 +520,20 @@ class PostgresLedger final : public Ledger {
                                                         const AppendOptions& options) override {
     std::vector<AppendResult> results(entries.size());
     if (entries.empty()) return results;
-    // Encode (and so validate) everything before touching the database.
-    const absl::Time now = absl::Now();
-    std::vector<std::string> lines(entries.size());
-    for (size_t i = 0; i < entries.size(); ++i) {
-      Entry& e = entries[i];
-      if (e.id.empty()) e.id = NewUlid();
-      if (e.timestamp == absl::UnixEpoch()) e.timestamp = now;
-      absl::Status s = EncodeEntryJson(e, &lines[i]);
-      if (!s.ok()) return absl::Status(s.code(), absl::StrCat("entry ", i + 1, " of ", entries.size(), ": ", s.message()));
-      results[i].id = e.id;
-    }
+    std::vector<std::string> lines;
+    TKB_RETURN_IF_ERROR(EncodeBatch(&entries, &lines, &results));
     std::lock_guard<std::mutex> lock(mu_);
-    TKB_RETURN_IF_ERROR(EnsureConnectionLocked());
-    PGconn* conn = conn_.get();
-    absl::Status s = Run(conn, "BEGIN", where_).status();
-    if (s.ok()) s = Run(conn, LockSql(kLockWrites), where_).status();
-    if (s.ok()) s = InsertLocked(entries, lines, options, &results);
-    if (s.ok()) s = Run(conn, "COMMIT", where_).status();
-    if (!s.ok()) {
-      if (PQstatus(conn) == CONNECTION_OK) {
-        (void)Run(conn, "ROLLBACK", where_);
-      } else {
-        conn_.reset();  // reconnect next time
-      }
-      return s;
+    absl::Status s = EnsureWriterLocked();
+    if (s.ok()) s = InsertTransactionLocked(entries, lines, options, &results);
+    if (!s.ok() && absl::IsUnavailable(s)) {
+      // The server is away: keep the entries for later. (A source key can
+      // not be checked meanwhile: the server drops a duplicate when the
+      // spool is sent.)
+      TKB_RETURN_IF_ERROR(SpoolLocked(lines, s));
+      for (AppendResult& r : results) r.appended = true;
+      return results;
     }
+    if (!s.ok()) return s;
     return results;
   }
 
@@ -532,70 +583,283 @@ class PostgresLedger final : public Ledger {
   absl::StatusOr<bool> HasSourceKey(absl::string_view key) const override {
     if (key.empty()) return false;
     std::lock_guard<std::mutex> lock(mu_);
-    TKB_RETURN_IF_ERROR(EnsureConnectionLocked());
-    TKB_ASSIGN_OR_RETURN(std::string id, IdOfKeyLocked(key));
-    return !id.empty();
+    TKB_RETURN_IF_ERROR(EnsureSession(writer_));
+    absl::StatusOr<std::string> id = IdOfKey(writer_.conn.get(), key);
+    if (!id.ok()) writer_.DropIfBroken();
+    if (!id.ok()) return id.status();
+    return !id->empty();
+  }
+
+  absl::StatusOr<std::unique_ptr<AdmissionTransaction>> BeginAdmission() override {
+    std::unique_lock<std::mutex> lock(admission_mu_);
+    TKB_RETURN_IF_ERROR(EnsureSession(admission_));
+    PGconn* conn = admission_.conn.get();
+    absl::Status s = Run(conn, "BEGIN", where_).status();
+    if (s.ok()) s = Run(conn, LockSql(kLockAdmission), where_).status();
+    if (!s.ok()) {
+      if (PQstatus(conn) == CONNECTION_OK) (void)Run(conn, "ROLLBACK", where_);
+      admission_.DropIfBroken();
+      return s;
+    }
+    return std::unique_ptr<AdmissionTransaction>(new Admission(this, std::move(lock)));
   }
 
  private:
-  // In a fork()ed child the connection is the parent's: close our copy of its
-  // socket without the goodbye PQfinish would send on the parent's session.
-  void AbandonIfForeignLocked() const {
-    if (conn_ != nullptr && pid_ != ::getpid()) {
-      const int fd = PQsocket(conn_.get());
-      if (fd >= 0) ::close(fd);
-      (void)conn_.release();
+  // One transaction holding the admission lock on the admission session
+  // (see AdmissionTransaction in tokenbook/ledger.h).
+  class Admission final : public AdmissionTransaction {
+   public:
+    Admission(const PostgresLedger* ledger, std::unique_lock<std::mutex> lock)
+        : ledger_(ledger), lock_(std::move(lock)), conn_(ledger->admission_.conn.get()) {}
+    ~Admission() override {
+      if (open_) {
+        if (PQstatus(conn_) == CONNECTION_OK) (void)Run(conn_, "ROLLBACK", ledger_->where_);
+        ledger_->admission_.DropIfBroken();
+      }
     }
+
+    absl::StatusOr<std::string> ReadHolds() override {
+      TKB_ASSIGN_OR_RETURN(Result r, Checked(Run(conn_, "SELECT line FROM reservations ORDER BY expires_ms, id",
+                                                 ledger_->where_)));
+      std::string text;
+      for (int i = 0, n = PQntuples(r.get()); i < n; ++i) absl::StrAppend(&text, PQgetvalue(r.get(), i, 0), "\n");
+      return text;
+    }
+
+    absl::Status WriteHolds(const std::vector<Hold>& holds) override {
+      TKB_RETURN_IF_ERROR(Checked(Run(conn_, "DELETE FROM reservations", ledger_->where_)).status());
+      for (const Hold& h : holds) {
+        TKB_RETURN_IF_ERROR(Checked(Run(conn_, "INSERT INTO reservations (id, expires_ms, line) VALUES ($1, $2, $3)",
+                                        ledger_->where_,
+                                        {h.id, absl::StrCat(absl::ToUnixMillis(h.expires)), h.line}))
+                                .status());
+      }
+      return absl::OkStatus();
+    }
+
+    absl::StatusOr<AppendResult> Append(Entry entry) override {
+      std::vector<Entry> one;
+      one.push_back(std::move(entry));
+      std::vector<std::string> lines;
+      std::vector<AppendResult> results(1);
+      TKB_RETURN_IF_ERROR(ledger_->EncodeBatch(&one, &lines, &results));
+      // The writers' lock too, so that seq still follows commit order.
+      TKB_RETURN_IF_ERROR(Checked(Run(conn_, LockSql(kLockWrites), ledger_->where_)).status());
+      TKB_RETURN_IF_ERROR(Checked(ledger_->InsertRows(conn_, one, lines, AppendOptions{}, &results)));
+      return results[0];
+    }
+
+    absl::Status Commit() override {
+      if (!open_) return absl::FailedPreconditionError("the admission transaction is over");
+      open_ = false;
+      absl::Status s = Run(conn_, "COMMIT", ledger_->where_).status();
+      if (!s.ok()) ledger_->admission_.DropIfBroken();
+      return s;
+    }
+
+   private:
+    // An error ends the transaction: nothing more may run in it.
+    template <typename T>
+    T Checked(T result) {
+      if (!result.ok() && open_) {
+        open_ = false;
+        if (PQstatus(conn_) == CONNECTION_OK) (void)Run(conn_, "ROLLBACK", ledger_->where_);
+        ledger_->admission_.DropIfBroken();
+      }
+      return result;
+    }
+
+    const PostgresLedger* ledger_;
+    std::unique_lock<std::mutex> lock_;
+    PGconn* conn_;
+    bool open_ = true;
+  };
+
+  // One transaction of inserts on the writer's connection.
+  absl::Status InsertTransactionLocked(const std::vector<Entry>& entries, const std::vector<std::string>& lines,
+                                       const AppendOptions& options, std::vector<AppendResult>* results) const {
+    PGconn* conn = writer_.conn.get();
+    absl::Status s = Run(conn, "BEGIN", where_).status();
+    if (s.ok()) s = Run(conn, LockSql(kLockWrites), where_).status();
+    if (s.ok()) s = InsertRows(conn, entries, lines, options, results);
+    if (s.ok()) s = Run(conn, "COMMIT", where_).status();
+    if (!s.ok()) {
+      if (PQstatus(conn) == CONNECTION_OK) (void)Run(conn, "ROLLBACK", where_);
+      writer_.DropIfBroken();
+    }
+    return s;
   }
 
-  absl::Status EnsureConnectionLocked() const {
-    AbandonIfForeignLocked();
-    pid_ = ::getpid();
-    if (conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK && prepared_) return absl::OkStatus();
-    Conn conn;
-    if (conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK) {
-      conn = std::move(conn_);  // the one Open made
-    } else {
-      conn_.reset();
-      TKB_ASSIGN_OR_RETURN(conn, Connect(url_, where_));
+  // The writer's connection, the schema checked, the spool sent.
+  absl::Status EnsureWriterLocked() const {
+    TKB_RETURN_IF_ERROR(EnsureSession(writer_));
+    if (!migrated_) {
+      TKB_RETURN_IF_ERROR(Migrate(writer_.conn.get(), options_.create, where_));
+      migrated_ = true;
     }
-    prepared_ = false;
+    return SendSpoolLocked();
+  }
+
+  // Appends the lines to the spool, whole, under its lock.
+  absl::Status SpoolLocked(const std::vector<std::string>& lines, const absl::Status& why) const {
+    std::string text;
+    for (const std::string& line : lines) absl::StrAppend(&text, line, "\n");
+    const int fd = ::open(spool_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                          static_cast<mode_t>(options_.file_mode));
+    if (fd < 0) {
+      return absl::UnavailableError(absl::StrCat(why.message(), "; and the spool ", spool_path_,
+                                                 " cannot be opened: ", std::strerror(errno)));
+    }
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }  // and the lock with it
+    } closer{fd};
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return absl::UnavailableError(absl::StrCat(why.message(), "; cannot lock ", spool_path_));
+    }
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return absl::UnavailableError(absl::StrCat(why.message(), "; and writing the spool ", spool_path_,
+                                                   " failed: ", std::strerror(errno)));
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (options_.durability == Durability::kFsync) ::fsync(fd);
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      std::fprintf(stderr,
+                   "tokenbook: warning: %s is unreachable (%s); entries are kept in %s and sent when it is "
+                   "back\n",
+                   where_.c_str(), std::string(why.message()).c_str(), spool_path_.c_str());
+    }
+    return absl::OkStatus();
+  }
+
+  // Sends the spool's entries in one transaction, then empties it, all
+  // under its lock. Lines that are not entries (a torn last line) are
+  // reported on stderr and dropped with the rest.
+  absl::Status SendSpoolLocked() const {
+    struct stat st;
+    if (::stat(spool_path_.c_str(), &st) != 0 || st.st_size == 0) return absl::OkStatus();
+    const int fd = ::open(spool_path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return absl::OkStatus();
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return absl::InternalError(absl::StrCat("cannot lock ", spool_path_));
+    }
+    std::string text;
+    char buf[1 << 16];
+    for (;;) {
+      const ssize_t n = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(text.size()));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return absl::InternalError(absl::StrCat("cannot read ", spool_path_, ": ", std::strerror(errno)));
+      if (n == 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    std::vector<Entry> entries;
+    std::vector<std::string> lines;
+    int64_t line_no = 0;
+    for (absl::string_view rest = text; !rest.empty();) {
+      const size_t nl = rest.find('\n');
+      const absl::string_view line = rest.substr(0, nl);
+      rest = nl == absl::string_view::npos ? absl::string_view() : rest.substr(nl + 1);
+      ++line_no;
+      if (line.empty()) continue;
+      absl::StatusOr<Entry> e = DecodeEntryJson(line);
+      if (!e.ok() || nl == absl::string_view::npos) {
+        std::fprintf(stderr, "tokenbook: warning: %s:%lld: not sent: %s\n", spool_path_.c_str(),
+                     static_cast<long long>(line_no), e.ok() ? "torn last line" : std::string(e.status().message()).c_str());
+        continue;
+      }
+      entries.push_back(*std::move(e));
+      lines.emplace_back(line);
+    }
+    if (!entries.empty()) {
+      std::vector<AppendResult> results(entries.size());
+      AppendOptions options;
+      options.existing_ids = false;
+      TKB_RETURN_IF_ERROR(InsertTransactionLocked(entries, lines, options, &results));
+    }
+    if (::ftruncate(fd, 0) != 0) {
+      return absl::InternalError(absl::StrCat("cannot empty ", spool_path_, ": ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+  // Encodes (and so validates) every entry before the database is touched,
+  // giving ids and timestamps to those without.
+  absl::Status EncodeBatch(std::vector<Entry>* entries, std::vector<std::string>* lines,
+                           std::vector<AppendResult>* results) const {
+    const absl::Time now = absl::Now();
+    lines->assign(entries->size(), std::string());
+    for (size_t i = 0; i < entries->size(); ++i) {
+      Entry& e = (*entries)[i];
+      if (e.id.empty()) e.id = NewUlid();
+      if (e.timestamp == absl::UnixEpoch()) e.timestamp = now;
+      absl::Status s = EncodeEntryJson(e, &(*lines)[i]);
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("entry ", i + 1, " of ", entries->size(), ": ", s.message()));
+      }
+      (*results)[i].id = e.id;
+    }
+    return absl::OkStatus();
+  }
+
+  // Connects `session` (again, after fork() or a lost connection) and
+  // prepares our statements on it.
+  absl::Status EnsureSession(Session& session) const {
+    session.AbandonIfForeign();
+    session.pid = ::getpid();
+    session.DropIfBroken();
+    if (session.conn != nullptr && session.prepared) return absl::OkStatus();
+    if (session.conn == nullptr) {
+      TKB_ASSIGN_OR_RETURN(session.conn, Connect(url_, where_));
+    }
+    PGconn* conn = session.conn.get();
     for (const auto& [name, sql] : {std::pair<const char*, const char*>{"tkb_insert", kInsert},
                                     std::pair<const char*, const char*>{"tkb_find_key", kFindKey}}) {
-      Result r(PQprepare(conn.get(), name, sql, 0, nullptr));
+      Result r(PQprepare(conn, name, sql, 0, nullptr));
       if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-        return PgError(conn.get(), r.get(), absl::StrCat("cannot prepare ", name), where_);
+        absl::Status s = PgError(conn, r.get(), absl::StrCat("cannot prepare ", name), where_);
+        session.conn.reset();
+        return s;
       }
     }
     if (options_.durability == Durability::kFsync) {
       // kFlush leaves the server's synchronous_commit as configured; kFsync
       // insists on waiting for the commit record to reach disk.
-      TKB_RETURN_IF_ERROR(Run(conn.get(), "SET synchronous_commit = on", where_).status());
+      TKB_RETURN_IF_ERROR(Run(conn, "SET synchronous_commit = on", where_).status());
     }
-    conn_ = std::move(conn);
-    prepared_ = true;
+    session.prepared = true;
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::string> IdOfKeyLocked(absl::string_view key) const {
+  absl::StatusOr<std::string> IdOfKey(PGconn* conn, absl::string_view key) const {
     const std::string k(key);
     const char* values[] = {k.c_str()};
-    Result r(PQexecPrepared(conn_.get(), "tkb_find_key", 1, values, nullptr, nullptr, 0));
+    Result r(PQexecPrepared(conn, "tkb_find_key", 1, values, nullptr, nullptr, 0));
     if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-      return PgError(conn_.get(), r.get(), "cannot look up a source key", where_);
+      return PgError(conn, r.get(), "cannot look up a source key", where_);
     }
     return PQntuples(r.get()) > 0 ? std::string(PQgetvalue(r.get(), 0, 0)) : std::string();
   }
 
-  absl::Status InsertLocked(const std::vector<Entry>& entries, const std::vector<std::string>& lines,
-                            const AppendOptions& options, std::vector<AppendResult>* results) const {
+  // Inserts the entries in `conn`'s open transaction.
+  absl::Status InsertRows(PGconn* conn, const std::vector<Entry>& entries, const std::vector<std::string>& lines,
+                          const AppendOptions& options, std::vector<AppendResult>* results) const {
     InsertParams p;
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& e = entries[i];
       p.Set(e, lines[i]);
-      Result r(PQexecPrepared(conn_.get(), "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0));
+      Result r(PQexecPrepared(conn, "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0));
       if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-        return PgError(conn_.get(), r.get(), absl::StrCat("cannot insert entry ", e.id), where_);
+        return PgError(conn, r.get(), absl::StrCat("cannot insert entry ", e.id), where_);
       }
       AppendResult& out = (*results)[i];
       out.appended = PQntuples(r.get()) > 0;
@@ -604,7 +868,7 @@ class PostgresLedger final : public Ledger {
         out.id.clear();
         if (!e.source_key.empty()) {
           if (options.existing_ids) {
-            TKB_ASSIGN_OR_RETURN(out.id, IdOfKeyLocked(e.source_key));
+            TKB_ASSIGN_OR_RETURN(out.id, IdOfKey(conn, e.source_key));
           }
         } else {
           out.id = e.id;
@@ -618,6 +882,7 @@ class PostgresLedger final : public Ledger {
   // returns the last seq seen (`after` when none).
   absl::StatusOr<int64_t> ScanRows(int64_t after, const std::function<void(const Entry&)>& fn,
                                    std::vector<LedgerIssue>* issues) const {
+    TrySendSpool();  // a report counts what was spooled, once the server is back
     TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url_, where_));
     PGconn* c = conn.get();
     TKB_RETURN_IF_ERROR(Run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", where_).status());
@@ -660,12 +925,14 @@ class PostgresLedger final : public Ledger {
   const std::string dir_;
   const std::string url_;
   const std::string where_;  // the URL without its password
+  const std::string spool_path_;
   const LedgerOptions options_;
 
-  mutable std::mutex mu_;
-  mutable pid_t pid_;  // the process conn_ belongs to
-  mutable Conn conn_;
-  mutable bool prepared_ = false;  // conn_ has our prepared statements
+  mutable std::mutex mu_;  // writer_
+  mutable Session writer_;
+  mutable bool migrated_ = false;  // the schema was checked (writer_ under mu_)
+  mutable std::mutex admission_mu_;  // admission_, held by an Admission for its life
+  mutable Session admission_;
 };
 
 }  // namespace
@@ -749,9 +1016,17 @@ absl::StatusOr<std::unique_ptr<Ledger>> OpenPostgresLedger(const std::string& di
                                                            const LedgerOptions& options) {
   const std::string where = RedactPostgresUrl(url);
   TKB_RETURN_IF_ERROR(ParseUrl(url).status());  // a URL libpq cannot parse
-  TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url, where));
-  TKB_RETURN_IF_ERROR(Migrate(conn.get(), options.create, where));
-  return std::unique_ptr<Ledger>(new PostgresLedger(dir, url, options, std::move(conn)));
+  absl::StatusOr<Conn> conn = Connect(url, where);
+  if (!conn.ok()) {
+    // An unreachable server still takes appends (into the spool) when the
+    // ledger may be created; reads say it is unreachable.
+    if (!absl::IsUnavailable(conn.status()) || !options.create) return conn.status();
+    return std::unique_ptr<Ledger>(new PostgresLedger(dir, url, options, Conn()));
+  }
+  TKB_RETURN_IF_ERROR(Migrate(conn->get(), options.create, where));
+  auto ledger = std::make_unique<PostgresLedger>(dir, url, options, *std::move(conn));
+  ledger->TrySendSpool();
+  return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
 }  // namespace v1

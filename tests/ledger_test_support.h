@@ -19,7 +19,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "tokenbook/budgets.h"
+#include "tokenbook/config.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
 #include "tokenbook/ledger.h"
@@ -146,6 +150,44 @@ inline std::string ReportOf(const Ledger& ledger, const RollupQuery& q, bool tot
   return RollupReportJson(*report);
 }
 
+
+// Reserves then commits `attempts` times against the budgets of the
+// directory, whose config.toml names a database ledger of `kind`; every fifth
+// reservation is released instead. Returns how many were committed, -1 on
+// an error.
+inline int ReserveAndCommit(const std::string& dir, absl::string_view kind, int attempts, int64_t cost, int tag) {
+  absl::StatusOr<Config> config = LoadConfig(dir);
+  if (!config.ok()) return -1;
+  LedgerOptions options;
+  options.backend = config->backend;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir, options);
+  if (!ledger.ok() || (*ledger)->kind() != kind) return -1;
+  absl::StatusOr<std::unique_ptr<BudgetService>> service = BudgetService::Open(ledger->get(), std::move(*config));
+  if (!service.ok()) return -1;
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 4, 10, 12, 0, 0), absl::UTCTimeZone());
+  int committed = 0;
+  for (int i = 0; i < attempts; ++i) {
+    absl::StatusOr<SharedReservation> r =
+        (*service)->Reserve(SharedAdmissionRequest{Micros(cost), absl::StrCat("p", tag), "", "", "", now});
+    if (!r.ok()) return -1;
+    if (!r->ok()) continue;
+    if (i % 5 == 4) {
+      if (!(*service)->Release(r->id, now).ok()) return -1;
+      continue;
+    }
+    Entry e;
+    e.model = "test-model";
+    e.provider = "test";
+    e.cost = Micros(cost);
+    e.cost_source = CostSource::kOverride;
+    e.timestamp = now;
+    e.session = absl::StrCat("p", tag);
+    absl::StatusOr<CommitResult> c = (*service)->Commit(r->id, e, now);
+    if (!c.ok() || !c->reservation_found || !c->append.appended) return -1;
+    ++committed;
+  }
+  return committed;
+}
 }  // namespace test_support
 }  // namespace tokenbook
 

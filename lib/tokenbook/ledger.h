@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tokenbook/entry.h"
 
 namespace tokenbook {
@@ -105,6 +106,29 @@ struct EncodedEntries {
   absl::string_view id(size_t k) const {
     return absl::string_view(keys_and_ids).substr(key_ends[k], id_ends[k] - key_ends[k]);
   }
+};
+
+// Budget admission on a database ledger that keeps the reservations itself
+// (PostgreSQL; docs/backends.md), so that processes on different hosts share
+// them: one database transaction, holding the ledger's admission lock from
+// Begin to Commit, in which the outstanding reservations are read and
+// rewritten and a committed request's entry is appended. Destroying it
+// without Commit() rolls everything back. Used by one thread at a time.
+class AdmissionTransaction {
+ public:
+  struct Hold {
+    std::string id;
+    absl::Time expires;
+    std::string line;  // as reservations.jsonl holds it, without '\n'
+  };
+  virtual ~AdmissionTransaction() = default;
+  // The outstanding reservations' lines, each with its '\n'.
+  virtual absl::StatusOr<std::string> ReadHolds() = 0;
+  // Replaces every reservation with `holds`.
+  virtual absl::Status WriteHolds(const std::vector<Hold>& holds) = 0;
+  // Appends the entry as Ledger::Append does, in this transaction.
+  virtual absl::StatusOr<AppendResult> Append(Entry entry) = 0;
+  virtual absl::Status Commit() = 0;
 };
 
 class Ledger {
@@ -191,6 +215,13 @@ class Ledger {
   // lines have accumulated past it; this is for tools and tests. Deleting the
   // cache is always safe: it costs one full read of the ledger.
   virtual absl::Status RefreshCache() { return absl::OkStatus(); }
+
+  // Begins an admission transaction when the ledger keeps budget
+  // reservations itself (PostgreSQL); null when it does not, and the budget
+  // service keeps them in budget.lock and reservations.jsonl in dir().
+  virtual absl::StatusOr<std::unique_ptr<AdmissionTransaction>> BeginAdmission() {
+    return std::unique_ptr<AdmissionTransaction>();
+  }
 };
 
 // Where a --ledger argument (or $TOKENBOOK_DIR) points.

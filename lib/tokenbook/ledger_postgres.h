@@ -18,7 +18,11 @@ inline namespace v1 {
 
 // The schema version this library migrates a database to, and the newest it
 // reads (the largest `version` in the table `tokenbook_schema`).
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
+
+// Where entries wait, in the ledger directory, while the server cannot be
+// reached (ledger lines; docs/backends.md).
+inline constexpr char kPostgresSpoolFile[] = "spool.jsonl";
 
 // True for "postgresql:..." and "postgres:..." text.
 bool IsPostgresUrl(absl::string_view text);
@@ -36,7 +40,9 @@ absl::StatusOr<std::string> PostgresDefaultDir(absl::string_view url);
 // Connects to the database `url` names (a libpq connection URL), creating or
 // migrating the schema (with options.create), checks it is a tokenbook ledger
 // of a version this library reads; `dir` holds the ledger's local files.
-// Errors name the URL without its password.
+// Errors name the URL without its password. A server that cannot be reached
+// (with options.create) still opens: appends go to the spool in `dir`, reads
+// fail naming the server.
 absl::StatusOr<std::unique_ptr<Ledger>> OpenPostgresLedger(const std::string& dir, const std::string& url,
                                                            const LedgerOptions& options);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +39,7 @@ using test_support::FullEntry;
 using test_support::MakeEntry;
 using test_support::OpenOrDie;
 using test_support::ReportOf;
+using test_support::ReserveAndCommit;
 using test_support::ScanLines;
 using test_support::StartChildren;
 using test_support::WaitChildren;
@@ -275,6 +277,34 @@ TEST_CASE("PostgreSQL ledger: fork()ed processes appending at once lose and dupl
   CHECK(db.Query("SELECT count(DISTINCT source_key) FROM entries") == "180");
 }
 
+TEST_CASE("PostgreSQL ledger: processes of different hosts reserving against one blocking budget never overshoot") {
+  TempDb db;
+  db.Open();
+  // Each process has a local directory of its own, as hosts would: only the
+  // database is shared, so only it can keep them from overshooting.
+  constexpr int kProcesses = 4;
+  for (int p = 0; p < kProcesses; ++p) {
+    std::filesystem::create_directories(absl::StrCat(db.dir(), "/host", p));
+    std::ofstream(absl::StrCat(db.dir(), "/host", p, "/config.toml"))
+        << "backend = \"" << db.Url() << "\"\n[budgets]\nmonthly = { limit = \"1.00\", action = \"block\" }\n";
+  }
+  constexpr int64_t kCent = 10'000;
+  const std::vector<pid_t> children = StartChildren(kProcesses, [&](int p) {
+    return std::max(0, std::min(254, ReserveAndCommit(absl::StrCat(db.dir(), "/host", p), "postgresql", 50, kCent, p)));
+  });
+  std::vector<int> codes;
+  REQUIRE(WaitChildren(children, &codes) == 0);
+  int committed = 0;
+  for (int c : codes) committed += c;
+  CHECK(committed == 100);
+  CHECK(db.Query("SELECT count(*) FROM entries") == "100");
+  CHECK(db.Query("SELECT sum(cost_micros) FROM entries") == "1000000");  // exactly the limit
+  CHECK(db.Query("SELECT count(*) FROM reservations") == "0");
+  for (int p = 0; p < kProcesses; ++p) {
+    CHECK_FALSE(std::filesystem::exists(absl::StrCat(db.dir(), "/host", p, "/reservations.jsonl")));
+  }
+}
+
 TEST_CASE("PostgreSQL ledger: reports from the kept quarter-hour totals equal reports from a scan") {
   TempDb db;
   auto ledger = db.Open();
@@ -338,15 +368,88 @@ TEST_CASE("PostgreSQL ledger: a Book opened on a directory whose config.toml nam
   CHECK(db.Query("SELECT count(*) FROM entries") == "1");
 }
 
+// Stops or starts the test server (tests/pg/cluster.sh pause|resume).
+void Cluster(const char* what) {
+  const char* cluster = std::getenv("TOKENBOOK_TEST_PG_CLUSTER");
+  const char* state = std::getenv("TOKENBOOK_TEST_PG_STATE");
+  REQUIRE((cluster != nullptr && state != nullptr));
+  const std::string command = absl::StrCat("sh '", cluster, "' ", what, " '", state, "'");
+  REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST_CASE("PostgreSQL ledger: entries appended while the server is down wait in the spool, then arrive once") {
+  TempDb db;
+  auto ledger = db.Open();
+  const std::string spool = db.dir() + "/" + kPostgresSpoolFile;
+  std::vector<std::string> ids;
+  auto append = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      absl::StatusOr<AppendResult> r = ledger->Append(MakeEntry(i, i % 10 == 0 ? absl::StrCat("k", i) : ""));
+      REQUIRE_MESSAGE(r.ok(), r.status());
+      CHECK(r->appended);
+      ids.push_back(r->id);
+    }
+  };
+  append(0, 40);
+  Cluster("pause");
+  append(40, 80);  // spooled (one warning on stderr)
+  CHECK(Lines(spool).size() == 40);
+  // A ledger opened meanwhile, in another process, spools too.
+  const std::vector<pid_t> child = StartChildren(1, [&](int) {
+    LedgerOptions o;
+    o.backend = db.Url();
+    absl::StatusOr<std::unique_ptr<Ledger>> other = Ledger::Open(db.dir(), o);
+    if (!other.ok()) return 1;
+    for (int i = 80; i < 90; ++i) {
+      if (!(*other)->Append(MakeEntry(i)).ok()) return 2;
+    }
+    return 0;
+  });
+  CHECK(WaitChildren(child) == 0);
+  CHECK(Lines(spool).size() == 50);
+  CHECK(absl::IsUnavailable(ledger->Scan([](const Entry&) {})));
+  Cluster("resume");
+  append(90, 100);  // reconnects, sends the spool first
+  CHECK(Lines(spool).empty());
+  const std::vector<std::string> lines = ScanLines(*ledger);
+  CHECK(lines.size() == 100);
+  CHECK(std::set<std::string>(lines.begin(), lines.end()).size() == 100);
+  CHECK(db.Query("SELECT count(DISTINCT id) FROM entries") == "100");
+  for (const std::string& id : ids) CHECK(db.Query("SELECT count(*) FROM entries WHERE id = '" + id + "'") == "1");
+  // A spool sent twice (a crash between the insert and emptying it) adds nothing.
+  {
+    std::ofstream out(spool);
+    for (size_t i = 40; i < 50; ++i) out << lines[i] << "\n";
+  }
+  CHECK(db.Open()->Scan([](const Entry&) {}).ok());
+  CHECK(Lines(spool).empty());
+  CHECK(db.Query("SELECT count(*) FROM entries") == "100");
+}
+
 TEST_CASE("PostgreSQL ledger: hostile servers and databases give errors that name them") {
   SUBCASE("no server") {
+    TempDb db;
     LedgerOptions o;
     o.backend = "postgresql://ann:secret@127.0.0.1:1/tokens?connect_timeout=2";
-    absl::StatusOr<std::unique_ptr<Ledger>> l = Ledger::Open("/tmp", o);
-    REQUIRE_FALSE(l.ok());
-    CHECK(absl::IsUnavailable(l.status()));
-    CHECK(absl::StrContains(l.status().message(), "postgresql://ann@127.0.0.1:1/tokens"));
-    CHECK_FALSE(absl::StrContains(l.status().message(), "secret"));
+    // It opens (appends would wait in the spool); reads say why they cannot.
+    auto l = OpenOrDie(db.dir(), o);
+    const absl::Status s = l->Scan([](const Entry&) {});
+    CHECK(absl::IsUnavailable(s));
+    CHECK(absl::StrContains(s.message(), "postgresql://ann@127.0.0.1:1/tokens"));
+    CHECK(absl::StrContains(s.message(), "cannot connect"));
+    CHECK_FALSE(absl::StrContains(s.message(), "secret"));
+    o.create = false;
+    absl::StatusOr<std::unique_ptr<Ledger>> strict = Ledger::Open(db.dir(), o);
+    REQUIRE_FALSE(strict.ok());
+    CHECK(absl::IsUnavailable(strict.status()));
+    CHECK_FALSE(absl::StrContains(strict.status().message(), "secret"));
   }
   SUBCASE("no such database") {
     LedgerOptions o;
