@@ -853,26 +853,69 @@ class PostgresLedger final : public Ledger {
   // Inserts the entries in `conn`'s open transaction.
   absl::Status InsertRows(PGconn* conn, const std::vector<Entry>& entries, const std::vector<std::string>& lines,
                           const AppendOptions& options, std::vector<AppendResult>* results) const {
+    // Several rows go in pipeline mode: every insert sent, then every result
+    // read, one round trip for the batch instead of one per row.
+    const bool pipeline = entries.size() > 1 && PQenterPipelineMode(conn) == 1;
+    struct ExitPipeline {
+      PGconn* conn;
+      bool on;
+      ~ExitPipeline() {
+        if (on) PQexitPipelineMode(conn);
+      }
+    } exit_pipeline{conn, pipeline};
     InsertParams p;
+    absl::Status failed;
+    auto take = [&](size_t i, Result r) {
+      if (!failed.ok()) return;
+      if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+        failed = PgError(conn, r.get(), absl::StrCat("cannot insert entry ", entries[i].id), where_);
+        return;
+      }
+      (*results)[i].appended = PQntuples(r.get()) > 0;
+    };
+    if (pipeline) {
+      for (size_t i = 0; i < entries.size(); ++i) {
+        p.Set(entries[i], lines[i]);
+        if (PQsendQueryPrepared(conn, "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0) != 1) {
+          return PgError(conn, nullptr, absl::StrCat("cannot send entry ", entries[i].id), where_);
+        }
+      }
+      if (PQpipelineSync(conn) != 1) return PgError(conn, nullptr, "cannot send the batch", where_);
+      for (size_t i = 0; i < entries.size(); ++i) {
+        take(i, Result(PQgetResult(conn)));
+        while (PGresult* extra = PQgetResult(conn)) PQclear(extra);  // up to the query's end
+      }
+      for (;;) {  // up to the sync
+        Result r(PQgetResult(conn));
+        if (r == nullptr) {
+          if (PQstatus(conn) != CONNECTION_OK) {
+            return PgError(conn, nullptr, "the connection was lost during a batch", where_);
+          }
+          continue;
+        }
+        if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+      }
+      exit_pipeline.on = false;
+      if (PQexitPipelineMode(conn) != 1) return PgError(conn, nullptr, "cannot leave pipeline mode", where_);
+    } else {
+      for (size_t i = 0; i < entries.size(); ++i) {
+        p.Set(entries[i], lines[i]);
+        take(i, Result(PQexecPrepared(conn, "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0)));
+      }
+    }
+    TKB_RETURN_IF_ERROR(failed);
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& e = entries[i];
-      p.Set(e, lines[i]);
-      Result r(PQexecPrepared(conn, "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0));
-      if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-        return PgError(conn, r.get(), absl::StrCat("cannot insert entry ", e.id), where_);
-      }
       AppendResult& out = (*results)[i];
-      out.appended = PQntuples(r.get()) > 0;
-      if (!out.appended) {
-        // An entry with this source key (or this id) is there already.
-        out.id.clear();
-        if (!e.source_key.empty()) {
-          if (options.existing_ids) {
-            TKB_ASSIGN_OR_RETURN(out.id, IdOfKey(conn, e.source_key));
-          }
-        } else {
-          out.id = e.id;
+      if (out.appended) continue;
+      // An entry with this source key (or this id) is there already.
+      out.id.clear();
+      if (!e.source_key.empty()) {
+        if (options.existing_ids) {
+          TKB_ASSIGN_OR_RETURN(out.id, IdOfKey(conn, e.source_key));
         }
+      } else {
+        out.id = e.id;
       }
     }
     return absl::OkStatus();
