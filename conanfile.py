@@ -55,6 +55,7 @@ class TokenbookConan(ConanFile):
         self.requires("simdjson/3.10.1")
         self.requires("tomlplusplus/3.4.0")
         self.requires("sqlite3/3.45.0")
+        self.requires("libpq/15.5")
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -99,7 +100,7 @@ class TokenbookConan(ConanFile):
         # Linked privately into the shared library; listed because Conan wants
         # every requirement used by a component.
         capi.requires = ["abseil::abseil", "rapidjson::rapidjson", "simdjson::simdjson", "tomlplusplus::tomlplusplus",
-                         "sqlite3::sqlite3"]
+                         "sqlite3::sqlite3", "libpq::libpq"]
 
         core = self.cpp_info.components["core"]
         core.set_property("cmake_target_name", "tokenbook::core")

@@ -40,6 +40,7 @@
 #include "tokenbook/ledger.h"
 #include "tokenbook/money.h"
 #include "tokenbook/rollup.h"
+#include "bench_entries.h"
 
 namespace {
 
@@ -49,45 +50,11 @@ using tokenbook::Ledger;
 using tokenbook::Micros;
 using tokenbook::TokenKind;
 using tokenbook::Tokens;
-
-constexpr std::array<const char*, 8> kModels = {
-    "claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "gpt-5",
-    "gpt-5-mini",        "gemini-2.5-pro",  "gemini-2.5-flash", "llama3.1:8b"};
-constexpr std::array<const char*, 6> kFeatures = {"search", "checkout", "ledger", "onboarding", "reports", "sync"};
-constexpr std::array<const char*, 4> kAgents = {"planner", "coder", "reviewer", "tester"};
+using tokenbook::bench::MakeEntry;
 
 int64_t LargeEntries() {
   const char* n = std::getenv("TOKENBOOK_BENCH_SQLITE_ENTRIES");
   return n != nullptr && std::atoll(n) > 0 ? std::atoll(n) : 1'000'000;
-}
-
-// The entries of ledger_bench.cpp: a year of usage, eight models, a few
-// dimensions, now and then tags and a source key.
-Entry MakeEntry(int64_t i, int64_t n) {
-  Entry e;
-  e.timestamp = absl::FromUnixMillis(1'767'225'600'000 + i * (31'536'000'000 / n) + i % 1000);
-  e.model = kModels[static_cast<size_t>(i % 8)];
-  e.provider = i % 8 < 3 ? "anthropic" : i % 8 < 5 ? "openai" : i % 8 < 7 ? "google" : "local";
-  e.tokens[TokenKind::kInput] = Tokens(1000 + i % 50'000);
-  e.tokens[TokenKind::kOutput] = Tokens(200 + i % 8000);
-  e.tokens[TokenKind::kCacheRead] = Tokens(i % 3 == 0 ? 0 : 20'000 + i % 100'000);
-  e.tokens[TokenKind::kCacheWrite5m] = Tokens(i % 5 == 0 ? 4000 : 0);
-  e.requests = 1;
-  e.cost = Micros(1000 + (i * 7919) % 250'000);
-  e.cost_source = i % 97 == 0 ? CostSource::kUnpriced : CostSource::kComputed;
-  e.rates_as_of = "2026-11-01";
-  e.session = absl::StrCat("sess-", i / 40);
-  e.agent = kAgents[static_cast<size_t>(i % 4)];
-  e.feature = kFeatures[static_cast<size_t>(i % 6)];
-  e.project = "acme-web";
-  e.tool = "claude-code";
-  e.duration_ms = 500 + i % 20'000;
-  if (i % 10 == 0) e.tags = {{"env", "ci"}, {"team", "core"}};
-  if (i % 3 == 0) {
-    e.source_kind = "claude-code";
-    e.source_key = absl::StrCat("cc:", i / 40, ":msg_", i);
-  }
-  return e;
 }
 
 std::string FreshDir() {

@@ -34,6 +34,7 @@ void RegisterSuggestCommand(CLI::App& root, GlobalOptions& global, std::vector<C
 void RegisterRouteCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterStatusLineCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 void RegisterDashboardCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
+void RegisterSyncCommand(CLI::App& root, GlobalOptions& global, std::vector<Command>& out);
 // More Register* declarations go above this line.
 
 }  // namespace tokenbook::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   RegisterPriceCommand(app, global, commands);
   RegisterRatesCommands(app, global, commands);
   RegisterExportCommand(app, global, commands);
+  RegisterSyncCommand(app, global, commands);
   RegisterFeatureCostCommand(app, global, commands);
   RegisterSummaryCommand(app, global, commands);
   RegisterMigrateCommand(app, global, commands);

@@ -81,12 +81,18 @@ absl::StatusOr<LogOutcome> Book::Log(Entry entry, absl::Time now) {
   TKB_ASSIGN_OR_RETURN(out.append, state_->ledger->Append(entry));
   entry.id = out.append.id;
   out.entry = std::move(entry);
+  out.impact.cost = out.entry.cost;
+  out.impact.priced = out.entry.priced();
+  out.impact.model = out.entry.model;
   if (out.append.appended) {
-    TKB_ASSIGN_OR_RETURN(out.impact, state_->budgets->AfterLog(out.entry, now));
-  } else {
-    out.impact.cost = out.entry.cost;
-    out.impact.priced = out.entry.priced();
-    out.impact.model = out.entry.model;
+    absl::StatusOr<LogImpact> impact = state_->budgets->AfterLog(out.entry, now);
+    if (impact.ok()) {
+      out.impact = *std::move(impact);
+    } else if (!absl::IsUnavailable(impact.status()) || state_->ledger->kind() != "postgresql") {
+      return impact.status();
+    }
+    // Else a database that cannot be reached kept the entry in its spool
+    // (docs/backends.md): logged, with no budget impact to tell.
   }
   return out;
 }

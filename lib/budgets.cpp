@@ -353,10 +353,9 @@ class BudgetService::Impl {
     TKB_RETURN_IF_ERROR(UpdateLocked(now));
     std::vector<SharedHold> holds;
     {
-      std::unique_ptr<Fd> file_lock;
-      TKB_RETURN_IF_ERROR(LockExclusive(lock_path_, O_RDWR, &file_lock));
-      HoldsFile file;
-      TKB_ASSIGN_OR_RETURN(holds, LoadHoldsLocked(now, nullptr, &file));
+      Admission a;
+      TKB_RETURN_IF_ERROR(LockAdmission(&a));
+      TKB_ASSIGN_OR_RETURN(holds, LoadHoldsLocked(now, nullptr, &a));
     }
     BudgetReport report;
     report.now = now;
@@ -400,26 +399,25 @@ class BudgetService::Impl {
 
   absl::StatusOr<AdmissionDecision> Check(const SharedAdmissionRequest& req) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Fd> file_lock;
-    TKB_RETURN_IF_ERROR(LockExclusive(lock_path_, O_RDWR, &file_lock));
+    Admission a;
+    TKB_RETURN_IF_ERROR(LockAdmission(&a));
     TKB_RETURN_IF_ERROR(UpdateLocked(req.now));
-    HoldsFile file;
-    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(req.now, nullptr, &file));
+    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(req.now, nullptr, &a));
     return DecideLocked(req, holds);
   }
 
   absl::StatusOr<SharedReservation> Reserve(const SharedAdmissionRequest& req) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Fd> file_lock;
-    TKB_RETURN_IF_ERROR(LockExclusive(lock_path_, O_RDWR, &file_lock));
+    Admission a;
+    TKB_RETURN_IF_ERROR(LockAdmission(&a));
     TKB_RETURN_IF_ERROR(UpdateLocked(req.now));
     bool dropped = false;
-    HoldsFile file;
-    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(req.now, &dropped, &file));
+    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(req.now, &dropped, &a));
     SharedReservation out;
     out.decision = DecideLocked(req, holds);
     if (!out.decision.allowed()) {
-      if (dropped) TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, file));
+      if (dropped) TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, a));
+      TKB_RETURN_IF_ERROR(FinishAdmission(&a));
       return out;
     }
     SharedHold h;
@@ -436,27 +434,32 @@ class BudgetService::Impl {
     out.id = h.id;
     out.expires = h.expires;
     holds.push_back(std::move(h));
-    TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, file));
+    TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, a));
+    TKB_RETURN_IF_ERROR(FinishAdmission(&a));
     return out;
   }
 
   absl::StatusOr<CommitResult> Commit(absl::string_view id, Entry entry, absl::Time now) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Fd> file_lock;
-    TKB_RETURN_IF_ERROR(LockExclusive(lock_path_, O_RDWR, &file_lock));
+    Admission a;
+    TKB_RETURN_IF_ERROR(LockAdmission(&a));
     bool dropped = false;
-    HoldsFile file;
-    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(now, &dropped, &file));
+    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(now, &dropped, &a));
     CommitResult result;
     auto it = std::find_if(holds.begin(), holds.end(), [&](const SharedHold& h) { return h.id == id; });
     result.reservation_found = it != holds.end();
     if (entry.timestamp == absl::UnixEpoch()) entry.timestamp = now;
-    TKB_ASSIGN_OR_RETURN(result.append, ledger_->Append(entry));
+    // In a database's admission transaction, the entry and the dropped
+    // reservation commit together.
+    if (a.txn != nullptr) {
+      TKB_ASSIGN_OR_RETURN(result.append, a.txn->Append(entry));
+    } else {
+      TKB_ASSIGN_OR_RETURN(result.append, ledger_->Append(entry));
+    }
     if (result.append.appended) entry.id = result.append.id;
     if (result.reservation_found) holds.erase(it);
-    if (result.reservation_found || dropped) TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, file));
-    file.fd.reset();
-    file_lock.reset();  // the ledger has the entry: others may go on
+    if (result.reservation_found || dropped) TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, a));
+    TKB_RETURN_IF_ERROR(FinishAdmission(&a));  // the ledger has the entry: others may go on
     TKB_RETURN_IF_ERROR(UpdateLocked(now));
     TKB_ASSIGN_OR_RETURN(result.impact, ImpactLocked(entry, now));
     return result;
@@ -464,15 +467,15 @@ class BudgetService::Impl {
 
   absl::Status Release(absl::string_view id, absl::Time now) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Fd> file_lock;
-    TKB_RETURN_IF_ERROR(LockExclusive(lock_path_, O_RDWR, &file_lock));
+    Admission a;
+    TKB_RETURN_IF_ERROR(LockAdmission(&a));
     bool dropped = false;
-    HoldsFile file;
-    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(now, &dropped, &file));
+    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(now, &dropped, &a));
     auto it = std::find_if(holds.begin(), holds.end(), [&](const SharedHold& h) { return h.id == id; });
     const bool found = it != holds.end();
     if (found) holds.erase(it);
-    if (found || dropped) TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, file));
+    if (found || dropped) TKB_RETURN_IF_ERROR(WriteHoldsLocked(holds, a));
+    TKB_RETURN_IF_ERROR(FinishAdmission(&a));
     if (!found) {
       return absl::NotFoundError(absl::StrCat("reservation \"", id,
                                               "\" is not outstanding (expired, committed or released)"));
@@ -482,10 +485,9 @@ class BudgetService::Impl {
 
   absl::StatusOr<size_t> Outstanding(absl::Time now) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Fd> file_lock;
-    TKB_RETURN_IF_ERROR(LockExclusive(lock_path_, O_RDWR, &file_lock));
-    HoldsFile file;
-    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(now, nullptr, &file));
+    Admission a;
+    TKB_RETURN_IF_ERROR(LockAdmission(&a));
+    TKB_ASSIGN_OR_RETURN(std::vector<SharedHold> holds, LoadHoldsLocked(now, nullptr, &a));
     return holds.size();
   }
 
@@ -989,9 +991,36 @@ class BudgetService::Impl {
     std::unique_ptr<Fd> fd;
     size_t size = 0;  // bytes read
   };
+  // The admission lock and the reservations under it: flock() on
+  // budget.lock and reservations.jsonl in the ledger directory, or a
+  // transaction of a database ledger that keeps them itself (shared by
+  // every host).
+  struct Admission {
+    std::unique_ptr<Fd> file_lock;
+    std::unique_ptr<AdmissionTransaction> txn;
+    HoldsFile file;
+  };
+  absl::Status LockAdmission(Admission* a) const {
+    TKB_ASSIGN_OR_RETURN(a->txn, ledger_->BeginAdmission());
+    if (a->txn != nullptr) return absl::OkStatus();
+    return LockExclusive(lock_path_, O_RDWR, &a->file_lock);
+  }
+  // Makes what the admission wrote durable and lets others go on.
+  static absl::Status FinishAdmission(Admission* a) {
+    absl::Status s = a->txn != nullptr ? a->txn->Commit() : absl::OkStatus();
+    a->txn.reset();
+    a->file.fd.reset();
+    a->file_lock.reset();
+    return s;
+  }
 
   // Call with budget.lock held.
-  absl::StatusOr<std::vector<SharedHold>> LoadHoldsLocked(absl::Time now, bool* dropped, HoldsFile* file) const {
+  absl::StatusOr<std::vector<SharedHold>> LoadHoldsLocked(absl::Time now, bool* dropped, Admission* a) const {
+    if (a->txn != nullptr) {
+      TKB_ASSIGN_OR_RETURN(std::string text, a->txn->ReadHolds());
+      return ParseHolds(text, now, dropped);
+    }
+    HoldsFile* file = &a->file;
     const int fd = ::open(holds_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return PosixError(errno, "cannot open", holds_path_);
     file->fd = std::make_unique<Fd>(fd);
@@ -1007,7 +1036,14 @@ class BudgetService::Impl {
   // write; at worst, dying between the two calls leaves lines of finished
   // reservations behind the new content, which hold budget until they expire:
   // conservative, never an overshoot.
-  absl::Status WriteHoldsLocked(const std::vector<SharedHold>& holds, const HoldsFile& file) const {
+  absl::Status WriteHoldsLocked(const std::vector<SharedHold>& holds, const Admission& a) const {
+    if (a.txn != nullptr) {
+      std::vector<AdmissionTransaction::Hold> rows;
+      rows.reserve(holds.size());
+      for (const SharedHold& h : holds) rows.push_back({h.id, h.expires, EncodeHold(h)});
+      return a.txn->WriteHolds(rows);
+    }
+    const HoldsFile& file = a.file;
     std::string text;
     for (const SharedHold& h : holds) {
       text += EncodeHold(h);

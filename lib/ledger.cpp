@@ -31,6 +31,7 @@
 // not end with a newline: a shared lock then waits out any write in flight,
 // so that only a real crash is reported as a torn line.
 #include "tokenbook/ledger.h"
+#include "tokenbook/ledger_postgres.h"
 #include "tokenbook/ledger_sqlite.h"
 #include "tokenbook/posix_io.h"
 
@@ -1842,6 +1843,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, con
       return absl::InvalidArgumentError(absl::StrCat("backend \"", options.backend, "\" is not a database URL"));
     }
     if (options.create) TKB_RETURN_IF_ERROR(MakeDirs(d, options.dir_mode));
+    if (IsPostgresUrl(where.backend)) return OpenPostgresLedger(d, where.backend, options);
     TKB_ASSIGN_OR_RETURN(std::string db, SqlitePathOfUrl(where.backend, d));
     const size_t slash = db.find_last_of('/');
     if (options.create && slash != std::string::npos && slash > 0) {

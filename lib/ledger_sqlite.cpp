@@ -33,6 +33,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,7 @@
 #include "absl/time/time.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/ledger_postgres.h"
 #include "tokenbook/quarter_totals.h"
 #include "tokenbook/rollup.h"
 #include "tokenbook/status.h"
@@ -742,14 +744,21 @@ absl::StatusOr<LedgerLocation> ResolveLedgerLocation(absl::string_view dir_or_ur
     out.dir = std::string(dir_or_url);
     return out;
   }
-  if (absl::StartsWith(dir_or_url, "postgresql:") || absl::StartsWith(dir_or_url, "postgres:")) {
-    return absl::UnimplementedError(absl::StrCat("ledger URL \"", dir_or_url,
-                                                 "\": PostgreSQL ledgers are not supported yet; use sqlite:///path/"
-                                                 "ledger.db or a ledger directory"));
+  if (IsPostgresUrl(dir_or_url)) {
+    // The local files of a database named by its URL alone live in a
+    // per-user directory of that database (a ledger directory whose
+    // config.toml names the URL keeps them itself: see Ledger::Open).
+    if (!absl::StartsWith(dir_or_url, "postgresql://") && !absl::StartsWith(dir_or_url, "postgres://")) {
+      return absl::InvalidArgumentError(absl::StrCat("ledger URL \"", RedactPostgresUrl(dir_or_url),
+                                                     "\": expected postgresql://user@host:port/database"));
+    }
+    TKB_ASSIGN_OR_RETURN(out.dir, PostgresDefaultDir(dir_or_url));
+    out.backend = std::string(dir_or_url);
+    return out;
   }
   if (!absl::StartsWith(dir_or_url, "sqlite:")) {
     return absl::InvalidArgumentError(absl::StrCat("ledger URL \"", dir_or_url,
-                                                   "\": unknown backend (expected sqlite:///path/ledger.db)"));
+                                                   "\": unknown backend (expected sqlite:///path/ledger.db or postgresql://host/database)"));
   }
   TKB_ASSIGN_OR_RETURN(std::string path, SqlitePathOfUrl(dir_or_url, base));
   const size_t slash = path.find_last_of('/');

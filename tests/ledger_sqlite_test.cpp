@@ -37,9 +37,19 @@
 #include "tokenbook/period.h"
 #include "tokenbook/report_json.h"
 #include "tokenbook/rollup.h"
+#include "ledger_test_support.h"
 
 namespace tokenbook {
 namespace {
+
+using test_support::FullEntry;
+using test_support::MakeEntry;
+using test_support::OpenOrDie;
+using test_support::ReserveAndCommit;
+using test_support::ReportOf;
+using test_support::ScanLines;
+using test_support::StartChildren;
+using test_support::WaitChildren;
 
 class TempDir {
  public:
@@ -64,80 +74,6 @@ class TempDir {
   std::string path_;
 };
 
-Entry MakeEntry(int i, std::string source_key = "") {
-  Entry e;
-  e.timestamp = absl::FromUnixMillis(1'795'000'000'000 + int64_t{i} * 3'600'000);
-  e.model = i % 3 == 0 ? "claude-sonnet-4-5" : i % 3 == 1 ? "gpt-5" : "gemini-2.5-pro";
-  e.provider = i % 3 == 0 ? "anthropic" : i % 3 == 1 ? "openai" : "google";
-  e.tokens[TokenKind::kInput] = Tokens(1000 + i);
-  e.tokens[TokenKind::kOutput] = Tokens(200);
-  e.cost = Micros(3000 + i);
-  e.cost_source = CostSource::kComputed;
-  e.rates_as_of = "2026-11-01";
-  e.session = absl::StrCat("s", i % 4);
-  e.agent = i % 2 == 0 ? "reviewer" : "";
-  e.feature = "ledger";
-  if (!source_key.empty()) {
-    e.source_kind = "test";
-    e.source_key = std::move(source_key);
-  }
-  return e;
-}
-
-// An entry with every field set, strings that need escaping included.
-Entry FullEntry() {
-  Entry e;
-  e.id = "01KAQ3ZJ3E6X9V4W2Y8T5R7N1M";
-  e.timestamp = absl::FromUnixMillis(1'795'000'123'456);
-  e.model = "claude-opus-4-1";
-  e.provider = "anthropic";
-  e.tokens[TokenKind::kInput] = Tokens(12'000);
-  e.tokens[TokenKind::kOutput] = Tokens(4'500);
-  e.tokens[TokenKind::kCacheRead] = Tokens(90'000);
-  e.tokens[TokenKind::kCacheWrite5m] = Tokens(1'000);
-  e.tokens[TokenKind::kCacheWrite1h] = Tokens(2'000);
-  e.tokens[TokenKind::kReasoning] = Tokens(700);
-  e.requests = 3;
-  e.cost = Micros(987'654'321);
-  e.cost_source = CostSource::kOverride;
-  e.rates_as_of = "2026-11-01";
-  e.session = "sess \"quoted\"";
-  e.agent = "agent\\back";
-  e.category = "coding";
-  e.action_type = "skill";
-  e.action = "review-pr";
-  e.feature = "billing ünïcode ✓";
-  e.project = "tokenbook";
-  e.tool = "Edit";
-  e.task_type = "refactor";
-  e.service_tier = "priority";
-  e.duration_ms = 12'345;
-  e.tags = {{"env", "prod"}, {"team", "a\nb"}};
-  e.notes = "line one\nline two\t\x01";
-  e.source_kind = "claude-code";
-  e.source_key = "claude-code:abc:123";
-  return e;
-}
-
-std::unique_ptr<Ledger> OpenOrDie(const std::string& where, const LedgerOptions& options = {}) {
-  absl::StatusOr<std::unique_ptr<Ledger>> l = Ledger::Open(where, options);
-  REQUIRE_MESSAGE(l.ok(), l.status());
-  return std::move(*l);
-}
-
-std::vector<std::string> ScanLines(const Ledger& ledger, std::vector<LedgerIssue>* issues = nullptr) {
-  std::vector<std::string> out;
-  absl::Status s = ledger.Scan(
-      [&](const Entry& e) {
-        absl::StatusOr<std::string> line = EntryToJson(e);
-        REQUIRE(line.ok());
-        out.push_back(*line);
-      },
-      issues);
-  REQUIRE_MESSAGE(s.ok(), s);
-  return out;
-}
-
 int64_t Query(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
@@ -161,33 +97,6 @@ void Exec(const std::string& path, const std::string& sql) {
   REQUIRE_MESSAGE(rc == SQLITE_OK, message);
 }
 
-int WaitChildren(const std::vector<pid_t>& pids, std::vector<int>* codes = nullptr) {
-  int failed = 0;
-  for (pid_t pid : pids) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    if (!WIFEXITED(status)) {
-      ++failed;
-      continue;
-    }
-    if (codes != nullptr) codes->push_back(WEXITSTATUS(status));
-    if (codes == nullptr && WEXITSTATUS(status) != 0) ++failed;
-  }
-  return failed;
-}
-
-std::vector<pid_t> StartChildren(int n, const std::function<int(int)>& body) {
-  std::fflush(nullptr);
-  std::vector<pid_t> pids;
-  for (int i = 0; i < n; ++i) {
-    const pid_t pid = ::fork();
-    if (pid == 0) ::_exit(body(i));
-    REQUIRE(pid > 0);
-    pids.push_back(pid);
-  }
-  return pids;
-}
-
 TEST_CASE("SQLite ledger: URLs resolve to a database and the directory beside it") {
   absl::StatusOr<LedgerLocation> a = ResolveLedgerLocation("sqlite:///var/tb/ledger.db");
   REQUIRE(a.ok());
@@ -201,8 +110,8 @@ TEST_CASE("SQLite ledger: URLs resolve to a database and the directory beside it
   REQUIRE(d.ok());
   CHECK(d->dir == ".tokenbook");
   CHECK(d->backend.empty());
-  CHECK(absl::IsUnimplemented(ResolveLedgerLocation("postgresql://db.example/tokens").status()));
-  CHECK(absl::IsUnimplemented(ResolveLedgerLocation("postgres://db.example/tokens").status()));
+  CHECK(ResolveLedgerLocation("postgresql://db.example/tokens")->backend == "postgresql://db.example/tokens");
+  CHECK(absl::IsInvalidArgument(ResolveLedgerLocation("postgresql:tokens").status()));
   CHECK(absl::IsInvalidArgument(ResolveLedgerLocation("mysql://db.example/tokens").status()));
   CHECK(absl::IsInvalidArgument(ResolveLedgerLocation("sqlite://host/ledger.db").status()));
   CHECK(absl::IsInvalidArgument(ResolveLedgerLocation("sqlite:///var/tb/").status()));
@@ -400,40 +309,6 @@ TEST_CASE("SQLite ledger: fork()ed processes appending at once lose and duplicat
   CHECK(Query(tmp.Sub("ledger.db"), "SELECT count(DISTINCT source_key) FROM entries") == 450);
 }
 
-// Reserves then commits `attempts` times against the directory's budgets.
-int ReserveAndCommit(const std::string& dir, int attempts, int64_t cost, int tag) {
-  absl::StatusOr<Config> config = LoadConfig(dir);
-  if (!config.ok()) return -1;
-  LedgerOptions options;
-  options.backend = config->backend;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(dir, options);
-  if (!ledger.ok() || (*ledger)->kind() != "sqlite") return -1;
-  absl::StatusOr<std::unique_ptr<BudgetService>> service = BudgetService::Open(ledger->get(), std::move(*config));
-  if (!service.ok()) return -1;
-  const absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 4, 10, 12, 0, 0), absl::UTCTimeZone());
-  int committed = 0;
-  for (int i = 0; i < attempts; ++i) {
-    absl::StatusOr<SharedReservation> r =
-        (*service)->Reserve(SharedAdmissionRequest{Micros(cost), absl::StrCat("p", tag), "", "", "", now});
-    if (!r.ok()) return -1;
-    if (!r->ok()) continue;
-    if (i % 5 == 4) {
-      if (!(*service)->Release(r->id, now).ok()) return -1;
-      continue;
-    }
-    Entry e;
-    e.model = "test-model";
-    e.provider = "test";
-    e.cost = Micros(cost);
-    e.cost_source = CostSource::kOverride;
-    e.timestamp = now;
-    e.session = absl::StrCat("p", tag);
-    absl::StatusOr<CommitResult> c = (*service)->Commit(r->id, e, now);
-    if (!c.ok() || !c->reservation_found || !c->append.appended) return -1;
-    ++committed;
-  }
-  return committed;
-}
 
 TEST_CASE("SQLite ledger: fork()ed processes reserving against one blocking budget never overshoot") {
   TempDir tmp;
@@ -441,7 +316,7 @@ TEST_CASE("SQLite ledger: fork()ed processes reserving against one blocking budg
             "backend = \"sqlite:ledger.db\"\n[budgets]\nmonthly = { limit = \"1.00\", action = \"block\" }\n");
   constexpr int64_t kCent = 10'000;
   const std::vector<pid_t> children =
-      StartChildren(4, [&](int p) { return std::max(0, std::min(254, ReserveAndCommit(tmp.path(), 50, kCent, p))); });
+      StartChildren(4, [&](int p) { return std::max(0, std::min(254, ReserveAndCommit(tmp.path(), "sqlite", 50, kCent, p))); });
   std::vector<int> codes;
   REQUIRE(WaitChildren(children, &codes) == 0);
   int committed = 0;
@@ -466,32 +341,20 @@ TEST_CASE("SQLite ledger: a Book opened on a directory whose config.toml names a
   REQUIRE_MESSAGE(out.ok(), out.status());
   CHECK(Query(tmp.Sub("data/book.db"), "SELECT count(*) FROM entries") == 1);
 
-  tmp.Write("config.toml", "backend = \"postgresql://db/tokens\"\n");
+  // A PostgreSQL server that is not there: the error names it.
+  tmp.Write("config.toml", "backend = \"postgresql://u:secret@127.0.0.1:1/tokens\"\n");
   absl::StatusOr<std::unique_ptr<Book>> pg = Book::Open(tmp.path());
-  REQUIRE_FALSE(pg.ok());
-  CHECK(absl::StrContains(pg.status().message(), "not supported yet"));
-  CHECK(absl::StrContains(pg.status().message(), "config.toml"));
+  REQUIRE_MESSAGE(pg.ok(), pg.status());  // appends would wait in the spool
+  const absl::Status scanned = (*pg)->ledger().Scan([](const Entry&) {});
+  CHECK(absl::IsUnavailable(scanned));
+  CHECK(absl::StrContains(scanned.message(), "postgresql://u@127.0.0.1:1/tokens"));
+  CHECK_FALSE(absl::StrContains(scanned.message(), "secret"));
   tmp.Write("config.toml", "backend = \"ledger.db\"\n");
   CHECK_FALSE(Book::Open(tmp.path()).ok());
 }
 
 // The report of `ledger` for the query, by Scan or from kept totals (`summed`
 // says whether they answered it).
-std::string ReportOf(const Ledger& ledger, const RollupQuery& q, bool totals, bool* summed = nullptr) {
-  absl::StatusOr<Rollup> rollup = Rollup::Create(q);
-  REQUIRE_MESSAGE(rollup.ok(), rollup.status());
-  if (totals) {
-    absl::StatusOr<bool> used = ledger.AddTotalsTo(&*rollup);
-    REQUIRE_MESSAGE(used.ok(), used.status());
-    if (summed != nullptr) *summed = *used;
-    if (!*used) return "";
-  } else {
-    REQUIRE(ledger.Scan([&](const Entry& e) { rollup->Add(e); }).ok());
-  }
-  absl::StatusOr<RollupReport> report = rollup->Finish();
-  REQUIRE_MESSAGE(report.ok(), report.status());
-  return RollupReportJson(*report);
-}
 
 TEST_CASE("SQLite and JSONL ledgers: reports from the kept quarter-hour totals equal reports from a scan") {
   TempDir tmp;

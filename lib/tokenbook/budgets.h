@@ -56,6 +56,10 @@
 //            totals up to date (which reads the new line back), then record
 //            alerts.
 //   Release  drop the reservation.
+// A database ledger that keeps reservations itself (PostgreSQL:
+// Ledger::BeginAdmission) replaces the lock and the file with one database
+// transaction per operation, so that hosts share them, and Commit appends the
+// entry in that same transaction (docs/backends.md).
 // Spend that bypasses admission (a plain log, ingestion) is still counted,
 // from the ledger, at the next locked operation. The in-process
 // AdmissionController (tokenbook/budget.h) touches no file and answers in

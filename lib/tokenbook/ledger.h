@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/quarter_totals.h"
 
@@ -45,7 +46,8 @@ struct LedgerOptions {
   uint32_t file_mode = 0600;    // for files the ledger creates
   uint32_t dir_mode = 0700;     // for the directory
   // A database URL (docs/backends.md): "sqlite:///abs/ledger.db", or
-  // "sqlite:rel/ledger.db" relative to the ledger directory. The entries
+  // "sqlite:rel/ledger.db" relative to the ledger directory, or
+  // "postgresql://user@host:port/database" (docs/backends.md). The entries
   // then live in that database, and the directory keeps the rest
   // (config.toml, alerts, budget reservations, caches). Empty: ledger.jsonl
   // in the directory.
@@ -111,6 +113,29 @@ struct EncodedEntries {
   }
 };
 
+// Budget admission on a database ledger that keeps the reservations itself
+// (PostgreSQL; docs/backends.md), so that processes on different hosts share
+// them: one database transaction, holding the ledger's admission lock from
+// Begin to Commit, in which the outstanding reservations are read and
+// rewritten and a committed request's entry is appended. Destroying it
+// without Commit() rolls everything back. Used by one thread at a time.
+class AdmissionTransaction {
+ public:
+  struct Hold {
+    std::string id;
+    absl::Time expires;
+    std::string line;  // as reservations.jsonl holds it, without '\n'
+  };
+  virtual ~AdmissionTransaction() = default;
+  // The outstanding reservations' lines, each with its '\n'.
+  virtual absl::StatusOr<std::string> ReadHolds() = 0;
+  // Replaces every reservation with `holds`.
+  virtual absl::Status WriteHolds(const std::vector<Hold>& holds) = 0;
+  // Appends the entry as Ledger::Append does, in this transaction.
+  virtual absl::StatusOr<AppendResult> Append(Entry entry) = 0;
+  virtual absl::Status Commit() = 0;
+};
+
 class Ledger {
  public:
   // Opens (and by default creates) the ledger in `dir`: ledger.jsonl there,
@@ -125,7 +150,7 @@ class Ledger {
   virtual const std::string& dir() const = 0;
   // The file that holds the entries (ledger.jsonl, or the database file).
   virtual std::string ledger_path() const = 0;
-  // "jsonl", or the scheme of the database ("sqlite"). Derived-state caches
+  // "jsonl", or the database's kind ("sqlite", "postgresql"). Derived-state caches
   // that fingerprint ledger.jsonl's bytes apply to "jsonl" only.
   virtual absl::string_view kind() const { return "jsonl"; }
 
@@ -195,6 +220,13 @@ class Ledger {
   // lines have accumulated past it; this is for tools and tests. Deleting the
   // cache is always safe: it costs one full read of the ledger.
   virtual absl::Status RefreshCache() { return absl::OkStatus(); }
+
+  // Begins an admission transaction when the ledger keeps budget
+  // reservations itself (PostgreSQL); null when it does not, and the budget
+  // service keeps them in budget.lock and reservations.jsonl in dir().
+  virtual absl::StatusOr<std::unique_ptr<AdmissionTransaction>> BeginAdmission() {
+    return std::unique_ptr<AdmissionTransaction>();
+  }
 };
 
 // Where a --ledger argument (or $TOKENBOOK_DIR) points.
@@ -209,8 +241,9 @@ bool IsLedgerUrl(absl::string_view text);
 
 // A directory stands for itself. "sqlite:///abs/ledger.db" (or
 // "sqlite:path/ledger.db", relative to `base`) is that database, with the
-// database file's directory for the rest. PostgreSQL URLs are recognised and
-// refused (Unimplemented) until that backend exists; other schemes are
+// database file's directory for the rest. "postgresql://..." (or
+// "postgres://...") is that database, with a per-user directory for the rest
+// (PostgresDefaultDir in tokenbook/ledger_postgres.h); other schemes are
 // InvalidArgument.
 absl::StatusOr<LedgerLocation> ResolveLedgerLocation(absl::string_view dir_or_url, absl::string_view base = "");
 
