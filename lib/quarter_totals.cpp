@@ -92,7 +92,8 @@ void QuarterTotals::AddRow(int64_t quarter, absl::string_view model, absl::strin
   const bool unpriced = t.unpriced_entries != 0;
   if ((unpriced && (t.unpriced_entries != t.entries || t.unpriced_tokens.by_kind != t.tokens.by_kind)) ||
       !binary_cache::Representable(t.first) || !binary_cache::Representable(t.last) ||
-      t.first == absl::InfinitePast() || t.last == absl::InfiniteFuture()) {
+      t.first == absl::InfinitePast() || t.last == absl::InfiniteFuture() || t.first > t.last ||
+      QuarterOf(t.first) != quarter || QuarterOf(t.last) != quarter) {
     usable_ = false;
     return;
   }
@@ -222,7 +223,11 @@ bool QuarterTotals::Read(binary_cache::Reader* r) {
          (provider & ~uint64_t{kUnpricedBit}) < names_.size() && r->I64(&row.entries) && r->I64(&row.requests) &&
          r->I64(&row.cost) && row.entries > 0;
     for (int k = 0; ok && k < kTokenKindCount; ++k) ok = r->I64(&row.tokens[k]);
+    // Both times inside the row's quarter: that also keeps the quarter's
+    // seconds within int64.
     ok = ok && r->I64(&row.first_ns) && r->I64(&row.last_ns) && row.first_ns <= row.last_ns &&
+         QuarterOf(absl::FromUnixNanos(row.first_ns)) == row.key.quarter &&
+         QuarterOf(absl::FromUnixNanos(row.last_ns)) == row.key.quarter &&
          !__builtin_add_overflow(counted, row.entries, &counted);
     if (!ok) break;
     row.key.model = static_cast<uint32_t>(model);
