@@ -27,9 +27,13 @@
 #include "tokenbook/quarter_totals.h"
 #include "tokenbook/report_json.h"
 #include "tokenbook/rollup.h"
+#include "ledger_test_support.h"
 
 namespace tokenbook {
 namespace {
+
+using test_support::OpenOrDie;
+using test_support::ReportOf;
 
 class TempDir {
  public:
@@ -67,12 +71,6 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::unique_ptr<Ledger> OpenOrDie(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Ledger>> l = Ledger::Open(dir);
-  REQUIRE_MESSAGE(l.ok(), l.status());
-  return std::move(*l);
-}
-
 // Entry i: every 7 minutes 41 seconds and a few microseconds (the ledger
 // keeps milliseconds), four models, one without a provider, some unpriced.
 Entry MakeEntry(int i) {
@@ -94,24 +92,6 @@ Entry MakeEntry(int i) {
   e.source_kind = "test";
   e.source_key = absl::StrCat("key-", i);
   return e;
-}
-
-// The report of `q` from the ledger's totals (*summed false when they do not
-// answer it), or from a scan.
-std::string ReportOf(const Ledger& ledger, const RollupQuery& q, bool totals, bool* summed = nullptr) {
-  absl::StatusOr<Rollup> rollup = Rollup::Create(q);
-  REQUIRE_MESSAGE(rollup.ok(), rollup.status());
-  if (totals) {
-    absl::StatusOr<bool> used = ledger.AddTotalsTo(&*rollup);
-    REQUIRE_MESSAGE(used.ok(), used.status());
-    if (summed != nullptr) *summed = *used;
-    if (!*used) return "";
-  } else {
-    REQUIRE(ledger.Scan([&](const Entry& e) { rollup->Add(e); }).ok());
-  }
-  absl::StatusOr<RollupReport> report = rollup->Finish();
-  REQUIRE_MESSAGE(report.ok(), report.status());
-  return RollupReportJson(*report);
 }
 
 RollupQuery ByDayAndModel(const char* tz = "UTC") {
