@@ -65,6 +65,8 @@ class TokenbookConan(ConanFile):
         for option in ("TESTS", "BENCH", "EXAMPLES", "CLI"):
             tc.cache_variables[f"TOKENBOOK_BUILD_{option}"] = False
         tc.cache_variables["TOKENBOOK_INSTALL"] = True
+        # Link Conan's libpq (which may be static) rather than load libpq.so.5.
+        tc.cache_variables["TOKENBOOK_LIBPQ_DLOPEN"] = False
         # The build reads these two header locations as variables (Debian's
         # and vcpkg's RapidJSON config set RAPIDJSON_INCLUDE_DIRS; toml++ is
         # found with find_path): give them Conan's.

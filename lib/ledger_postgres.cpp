@@ -31,7 +31,6 @@
 #include "tokenbook/ledger_postgres.h"
 
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,9 +62,40 @@
 #include "absl/time/time.h"
 #include "tokenbook/entry.h"
 #include "tokenbook/entry_json.h"
+#include "tokenbook/libpq_api.h"
 #include "tokenbook/quarter_totals.h"
 #include "tokenbook/rollup.h"
 #include "tokenbook/status.h"
+
+// Each PQ function is the entry of the table tokenbook/libpq_api.h loads, so
+// the code below reads as plain libpq.
+#define PQclear (::tokenbook::libpq::Loaded().PQclear)
+#define PQconnectdbParams (::tokenbook::libpq::Loaded().PQconnectdbParams)
+#define PQconninfoFree (::tokenbook::libpq::Loaded().PQconninfoFree)
+#define PQconninfoParse (::tokenbook::libpq::Loaded().PQconninfoParse)
+#define PQenterPipelineMode (::tokenbook::libpq::Loaded().PQenterPipelineMode)
+#define PQerrorMessage (::tokenbook::libpq::Loaded().PQerrorMessage)
+#define PQexec (::tokenbook::libpq::Loaded().PQexec)
+#define PQexecParams (::tokenbook::libpq::Loaded().PQexecParams)
+#define PQexecPrepared (::tokenbook::libpq::Loaded().PQexecPrepared)
+#define PQexitPipelineMode (::tokenbook::libpq::Loaded().PQexitPipelineMode)
+#define PQfinish (::tokenbook::libpq::Loaded().PQfinish)
+#define PQfreemem (::tokenbook::libpq::Loaded().PQfreemem)
+#define PQgetResult (::tokenbook::libpq::Loaded().PQgetResult)
+#define PQgetisnull (::tokenbook::libpq::Loaded().PQgetisnull)
+#define PQgetlength (::tokenbook::libpq::Loaded().PQgetlength)
+#define PQgetvalue (::tokenbook::libpq::Loaded().PQgetvalue)
+#define PQntuples (::tokenbook::libpq::Loaded().PQntuples)
+#define PQpipelineSync (::tokenbook::libpq::Loaded().PQpipelineSync)
+#define PQprepare (::tokenbook::libpq::Loaded().PQprepare)
+#define PQresultErrorField (::tokenbook::libpq::Loaded().PQresultErrorField)
+#define PQresultErrorMessage (::tokenbook::libpq::Loaded().PQresultErrorMessage)
+#define PQresultStatus (::tokenbook::libpq::Loaded().PQresultStatus)
+#define PQsendQueryPrepared (::tokenbook::libpq::Loaded().PQsendQueryPrepared)
+#define PQsetClientEncoding (::tokenbook::libpq::Loaded().PQsetClientEncoding)
+#define PQsetNoticeProcessor (::tokenbook::libpq::Loaded().PQsetNoticeProcessor)
+#define PQsocket (::tokenbook::libpq::Loaded().PQsocket)
+#define PQstatus (::tokenbook::libpq::Loaded().PQstatus)
 
 namespace tokenbook {
 inline namespace v1 {
@@ -1013,6 +1043,7 @@ struct UrlParts {
 
 // What libpq makes of the URL; InvalidArgument naming it when nothing.
 absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
+  TKB_RETURN_IF_ERROR(libpq::Load(absl::StrCat("ledger URL \"", RedactPostgresUrl(url), "\"")));
   char* err = nullptr;
   const std::string text(url);
   PQconninfoOption* opts = PQconninfoParse(text.c_str(), &err);

@@ -24,6 +24,8 @@ vcpkg_cmake_configure(
         -DTOKENBOOK_BUILD_EXAMPLES=OFF
         -DTOKENBOOK_BUILD_CLI=OFF
         -DTOKENBOOK_INSTALL=ON
+        # vcpkg's libpq is the one to use, and may be a static archive.
+        -DTOKENBOOK_LIBPQ_DLOPEN=OFF
         # RapidJSON's own config sets this variable only in some versions.
         "-DRAPIDJSON_INCLUDE_DIRS=${CURRENT_INSTALLED_DIR}/include"
 )
