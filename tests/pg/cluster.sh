@@ -10,6 +10,9 @@
 #   cluster.sh pause STATE   stop the server, keeping its files (tests of the
 #   cluster.sh resume STATE  spool) / start it again on the same port
 #
+# The server runs with fsync off; TOKENBOOK_PG_DURABLE=1 at `start` keeps
+# PostgreSQL's durable defaults instead (benchmarks).
+#
 # Exits 77 (ctest's SKIP_RETURN_CODE) when the server binaries are absent.
 set -eu
 cmd=${1:?usage: cluster.sh start|stop|pause|resume STATE}
@@ -29,7 +32,7 @@ pg_ctl_do() {  # pg_ctl_do start|stop
   port=$(cat "$state/port")
   if [ "$1" = start ]; then
     as_owner "$bindir/pg_ctl" -D "$data/db" -l "$data/server.log" -w -t 30 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $data $(cat "$state/settings")" \
       start >/dev/null
   else
     as_owner "$bindir/pg_ctl" -D "$data/db" -w -t 30 -m fast stop >/dev/null
@@ -51,6 +54,13 @@ case $cmd in
     echo "$data" >"$state/datadir"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     echo "$port" >"$state/port"
+    # Tests need no durability; TOKENBOOK_PG_DURABLE=1 keeps PostgreSQL's
+    # defaults (fsync, synchronous commit) for benchmarks of a real server.
+    if [ "${TOKENBOOK_PG_DURABLE:-0}" = 1 ]; then
+      echo "" >"$state/settings"
+    else
+      echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" >"$state/settings"
+    fi
     as_owner "$bindir/initdb" -D "$data/db" -U tokenbook --auth=trust -E UTF8 --no-locale --no-sync >"$data/initdb.log" 2>&1 ||
       { cat "$data/initdb.log"; exit 1; }
     pg_ctl_do start || { cat "$data/server.log"; exit 1; }
