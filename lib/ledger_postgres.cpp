@@ -57,6 +57,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -310,6 +311,20 @@ int64_t IntAt(const PGresult* r, int row, int col) {
   if (!PQgetisnull(r, row, col)) (void)absl::SimpleAtoi(PQgetvalue(r, row, col), &v);
   return v;
 }
+
+// The value as an int64; false when it is NULL or is not one (a NUMERIC sum
+// beyond 64 bits, say), where IntAt would say 0.
+bool ExactIntAt(const PGresult* r, int row, int col, int64_t* v) {
+  return !PQgetisnull(r, row, col) && absl::SimpleAtoi(PQgetvalue(r, row, col), v);
+}
+
+// quarter_totals' token columns, in order.
+constexpr TokenKind kTotalsColumns[] = {TokenKind::kInput,        TokenKind::kOutput,       TokenKind::kCacheRead,
+                                        TokenKind::kCacheWrite5m, TokenKind::kCacheWrite1h, TokenKind::kReasoning};
+
+// Rows of quarter_totals (or of their sums) that reports have received, for
+// PostgresTotalsRowsReceived().
+std::atomic<int64_t> totals_rows_received{0};
 
 void DiscardNotice(void*, const char*) {}
 
@@ -581,23 +596,37 @@ class PostgresLedger final : public Ledger {
     int64_t first_quarter = 0, end_quarter = 0;
     if (!QuarterTotals::Answers(rollup->query(), &first_quarter, &end_quarter)) return false;
     TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url_, where_));
-    TKB_ASSIGN_OR_RETURN(
-        Result r, Run(conn.get(),
-                      "SELECT quarter, model, provider, unpriced, entries, requests, cost_micros, input_tokens, "
-                      "output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
-                      "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
-                      "WHERE quarter >= $1 AND quarter < $2",
-                      where_, {absl::StrCat(first_quarter), absl::StrCat(end_quarter)}));
-    static constexpr TokenKind kColumns[] = {TokenKind::kInput,        TokenKind::kOutput,
-                                             TokenKind::kCacheRead,    TokenKind::kCacheWrite5m,
-                                             TokenKind::kCacheWrite1h, TokenKind::kReasoning};
+    PGconn* c = conn.get();
+    // The quarters held and their sums, from one snapshot.
+    TKB_RETURN_IF_ERROR(Run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", where_).status());
+    TKB_ASSIGN_OR_RETURN(Result held, Run(c,
+                                          "SELECT min(quarter), max(quarter) FROM quarter_totals "
+                                          "WHERE quarter >= $1 AND quarter < $2",
+                                          where_, {absl::StrCat(first_quarter), absl::StrCat(end_quarter)}));
+    if (PQntuples(held.get()) != 1 || PQgetisnull(held.get(), 0, 0)) return true;  // nothing in the range
+    int64_t lo = 0, hi = 0;
+    std::vector<int64_t> starts;
+    if (ExactIntAt(held.get(), 0, 0, &lo) && ExactIntAt(held.get(), 0, 1, &hi) && hi < end_quarter &&
+        QuarterTotals::BucketStarts(rollup->query(), lo, hi + 1, &starts)) {
+      return AddBucketSums(c, rollup, starts, hi + 1);
+    }
+    // A zone or a range the runs cannot follow: every quarter's row, which
+    // QuarterTotals::AddTo checks one by one.
+    TKB_ASSIGN_OR_RETURN(Result r,
+                         Run(c,
+                             "SELECT quarter, model, provider, unpriced, entries, requests, cost_micros, input_tokens, "
+                             "output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+                             "reasoning_tokens, first_ts_ms, last_ts_ms FROM quarter_totals "
+                             "WHERE quarter >= $1 AND quarter < $2",
+                             where_, {absl::StrCat(first_quarter), absl::StrCat(end_quarter)}));
     QuarterTotals totals;
-    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+    const int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i) {
       Totals t;
       t.entries = IntAt(r.get(), i, 4);
       t.requests = IntAt(r.get(), i, 5);
       t.cost = Micros(IntAt(r.get(), i, 6));
-      for (int k = 0; k < 6; ++k) t.tokens[kColumns[k]] = Tokens(IntAt(r.get(), i, 7 + k));
+      for (int k = 0; k < 6; ++k) t.tokens[kTotalsColumns[k]] = Tokens(IntAt(r.get(), i, 7 + k));
       if (absl::string_view(PQgetvalue(r.get(), i, 3)) == "t") {  // unpriced
         t.unpriced_entries = t.entries;
         t.unpriced_tokens = t.tokens;
@@ -606,6 +635,7 @@ class PostgresLedger final : public Ledger {
       t.last = absl::FromUnixMillis(IntAt(r.get(), i, 14));
       totals.AddRow(IntAt(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2), t);
     }
+    totals_rows_received.fetch_add(n, std::memory_order_relaxed);
     return totals.AddTo(rollup);
   }
 
@@ -950,6 +980,57 @@ class PostgresLedger final : public Ledger {
     return absl::OkStatus();
   }
 
+  // Counts quarter_totals summed by the server per run of `starts`
+  // (QuarterTotals::BucketStarts over [starts.front(), end)), model, provider
+  // and pricedness: a few rows per bucket instead of one per quarter hour.
+  // False, counting nothing, when a sum does not fit in 64 bits (PostgreSQL
+  // sums BIGINTs as NUMERIC) or a row is not one the trigger keeps (its
+  // times outside its quarter, as QuarterTotals::AddRow checks).
+  absl::StatusOr<bool> AddBucketSums(PGconn* c, Rollup* rollup, const std::vector<int64_t>& starts, int64_t end) const {
+    TKB_ASSIGN_OR_RETURN(
+        Result r,
+        Run(c,
+            "SELECT width_bucket(quarter, $3::bigint[]), model, provider, unpriced, sum(entries), "
+            "sum(requests), sum(cost_micros), sum(input_tokens), sum(output_tokens), "
+            "sum(cache_read_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), "
+            "sum(reasoning_tokens), min(first_ts_ms), max(last_ts_ms), "
+            "bool_and(first_ts_ms <= last_ts_ms AND first_ts_ms >= quarter * 900000 AND "
+            "last_ts_ms < quarter * 900000 + 900000) "
+            "FROM quarter_totals WHERE quarter >= $1 AND quarter < $2 GROUP BY 1, 2, 3, 4",
+            where_,
+            {absl::StrCat(starts.front()), absl::StrCat(end), absl::StrCat("{", absl::StrJoin(starts, ","), "}")}));
+    const int n = PQntuples(r.get());
+    totals_rows_received.fetch_add(n, std::memory_order_relaxed);
+    // Summed into a rollup of our own first, so that a refusal half-way
+    // leaves the caller's untouched.
+    TKB_ASSIGN_OR_RETURN(Rollup mine, Rollup::Create(rollup->query()));
+    for (int i = 0; i < n; ++i) {
+      int64_t v[15] = {};  // columns 0 and 4 to 14
+      bool ok = absl::string_view(PQgetvalue(r.get(), i, 15)) == "t" && ExactIntAt(r.get(), i, 0, &v[0]);
+      for (int col = 4; ok && col < 15; ++col) ok = ExactIntAt(r.get(), i, col, &v[col]);
+      if (!ok || v[0] < 1 || v[0] > static_cast<int64_t>(starts.size())) return false;
+      const size_t run = static_cast<size_t>(v[0] - 1);
+      Totals t;
+      t.entries = v[4];
+      t.requests = v[5];
+      t.cost = Micros(v[6]);
+      for (int k = 0; k < 6; ++k) t.tokens[kTotalsColumns[k]] = Tokens(v[7 + k]);
+      if (absl::string_view(PQgetvalue(r.get(), i, 3)) == "t") {  // unpriced
+        t.unpriced_entries = t.entries;
+        t.unpriced_tokens = t.tokens;
+      }
+      t.first = absl::FromUnixMillis(v[13]);
+      t.last = absl::FromUnixMillis(v[14]);
+      const int64_t next = run + 1 < starts.size() ? starts[run + 1] : end;
+      if (!QuarterTotals::AddBucketRow(&mine, starts[run], next, PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2),
+                                       t)) {
+        return false;
+      }
+    }
+    TKB_RETURN_IF_ERROR(rollup->Merge(mine));
+    return true;
+  }
+
   // Decodes the rows with seq > `after`, in order, in one read snapshot;
   // returns the last seq seen (`after` when none).
   absl::StatusOr<int64_t> ScanRows(int64_t after, const std::function<void(const Entry&)>& fn,
@@ -1008,6 +1089,8 @@ class PostgresLedger final : public Ledger {
 };
 
 }  // namespace
+
+int64_t PostgresTotalsRowsReceived() { return totals_rows_received.load(std::memory_order_relaxed); }
 
 bool IsPostgresUrl(absl::string_view text) {
   return absl::StartsWith(text, "postgresql:") || absl::StartsWith(text, "postgres:");

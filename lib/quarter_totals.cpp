@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
+#include <vector>
 
+#include "absl/time/civil_time.h"
+#include "tokenbook/period.h"
 #include "tokenbook/status.h"
 
 namespace tokenbook {
@@ -180,6 +184,99 @@ absl::StatusOr<bool> QuarterTotals::AddTo(Rollup* rollup) const {
     }
   }
   TKB_RETURN_IF_ERROR(rollup->Merge(mine));
+  return true;
+}
+
+namespace {
+
+// Whether quarter `q` begins at an instant the report totals can hold
+// (binary_cache::Representable): its seconds, and its milliseconds, then fit
+// in 64 bits.
+bool QuarterInReach(int64_t q) {
+  int64_t seconds = 0;
+  return !__builtin_mul_overflow(q, kQuarterSeconds, &seconds) &&
+         binary_cache::Representable(absl::FromUnixSeconds(seconds));
+}
+
+}  // namespace
+
+bool QuarterTotals::BucketStarts(const RollupQuery& q, int64_t first, int64_t end, std::vector<int64_t>* starts) {
+  starts->clear();
+  if (first >= end || !QuarterInReach(first) || !QuarterInReach(end)) return false;
+  // Rollup's own bucketers, so that a run holds what Rollup::Add would put
+  // in one group.
+  std::vector<Bucketer> bucketers;
+  for (const GroupKey& k : q.group_by) {
+    if (k.is_time()) bucketers.emplace_back(k.bucket, q.tz, q.week_start);
+  }
+  starts->push_back(first);
+  if (bucketers.empty()) return true;
+  const auto at = [](int64_t seconds) { return absl::FromUnixSeconds(seconds); };
+  const auto add_start = [&](int64_t seconds) {
+    if (seconds % kQuarterSeconds != 0 || starts->size() >= kMaxBucketRuns) return false;
+    starts->push_back(seconds / kQuarterSeconds);
+    return true;
+  };
+  const absl::CivilSecond epoch(1970, 1, 1);
+  const int64_t stop = end * kQuarterSeconds;
+  for (int64_t t = first * kQuarterSeconds; t < stop;) {
+    // [t, span_end): one UTC offset, a whole number of quarter hours. The
+    // zone's transitions say where it ends; as their enumeration is only
+    // informational in Abseil, the offset is checked at both ends too (as
+    // Bucketer does).
+    const int64_t offset = q.tz.At(at(t)).offset;
+    if (offset % kQuarterSeconds != 0) return false;
+    int64_t span_end = stop;
+    absl::TimeZone::CivilTransition tr;
+    if (q.tz.NextTransition(at(t), &tr)) {
+      const int64_t change = (tr.from - epoch) - offset;  // `from` is civil time in this offset
+      if (change <= t) return false;
+      span_end = std::min(span_end, change);
+    }
+    if (span_end % kQuarterSeconds != 0 || q.tz.At(at(span_end - 1)).offset != offset) return false;
+    // Inside the span, civil time is UTC plus the offset: the next bucket of
+    // any time key begins where civil time reaches its first second.
+    for (int64_t s = t;;) {
+      const absl::CivilSecond civil = epoch + (s + offset);
+      int64_t next = span_end;
+      for (Bucketer& b : bucketers) {
+        const absl::CivilSecond begins = b.CivilStart(b.Next(b.KeyOf(at(s))));
+        next = std::min(next, s + (begins - civil));
+      }
+      if (next <= s) return false;  // the bucketer sees another offset: not ours to second-guess
+      if (next >= span_end) break;
+      if (!add_start(next)) return false;
+      s = next;
+    }
+    // Where the offset changes, the buckets may too (forward, or back to
+    // one seen before: its entries then come in two runs).
+    if (span_end < stop) {
+      bool same = true;
+      for (Bucketer& b : bucketers) same &= b.KeyOf(at(span_end - 1)) == b.KeyOf(at(span_end));
+      if (!same && !add_start(span_end)) return false;
+    }
+    t = span_end;
+  }
+  return true;
+}
+
+bool QuarterTotals::AddBucketRow(Rollup* rollup, int64_t start, int64_t next, absl::string_view model,
+                                 absl::string_view provider, const Totals& t) {
+  if (t.entries == 0) return true;
+  if (start >= next || !QuarterInReach(start) || !QuarterInReach(next)) return false;
+  const absl::Time begin = absl::FromUnixSeconds(start * kQuarterSeconds);
+  const absl::Time end = absl::FromUnixSeconds(next * kQuarterSeconds);
+  const bool unpriced = t.unpriced_entries != 0;
+  if ((unpriced && (t.unpriced_entries != t.entries || t.unpriced_tokens.by_kind != t.tokens.by_kind)) ||
+      t.first < begin || t.last >= end || t.first > t.last) {
+    return false;
+  }
+  Entry like;
+  like.timestamp = begin;
+  like.model = std::string(model);
+  like.provider = std::string(provider);
+  like.cost_source = unpriced ? CostSource::kUnpriced : CostSource::kComputed;
+  rollup->AddTotals(like, t);
   return true;
 }
 

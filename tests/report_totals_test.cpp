@@ -8,13 +8,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -198,6 +202,144 @@ TEST_CASE("Report totals: QuarterTotals counts entries as a rollup does") {
     binary_cache::Reader cut(absl::string_view(w.out()).substr(0, w.out().size() - 9));
     CHECK_FALSE(back.Read(&cut));
     CHECK(back.size() == 0);
+  }
+}
+
+// The quarter hour that begins at this civil time in UTC.
+int64_t Quarter(int y, int mo, int d, int h, int mi) {
+  const absl::Time t = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone());
+  REQUIRE(OnQuarter(t));
+  return QuarterOf(t);
+}
+
+RollupQuery Grouped(const char* tz, const char* group_by) {
+  RollupQuery q;
+  REQUIRE(absl::LoadTimeZone(tz, &q.tz));
+  if (*group_by != '\0') q.group_by = *ParseGroupBy(group_by);
+  return q;
+}
+
+TEST_CASE("Report totals: the runs of quarter hours that lie in one time bucket each") {
+  std::vector<int64_t> starts;
+  SUBCASE("UTC days, and no time key at all") {
+    const int64_t first = Quarter(2026, 10, 20, 0, 0);
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("UTC", "day,model"), first, first + 3 * 96, &starts));
+    CHECK(starts == std::vector<int64_t>{first, first + 96, first + 192});
+    // A range that begins mid-day still begins a run.
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("UTC", "day"), first + 5, first + 97, &starts));
+    CHECK(starts == std::vector<int64_t>{first + 5, first + 96});
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("Europe/Amsterdam", "model,provider"), first, first + 10'000, &starts));
+    CHECK(starts == std::vector<int64_t>{first});
+  }
+  SUBCASE("Kathmandu's days begin at 18:15 UTC") {
+    const int64_t first = Quarter(2026, 10, 20, 0, 0);
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("Asia/Kathmandu", "day"), first, first + 2 * 96, &starts));
+    CHECK(starts == std::vector<int64_t>{first, Quarter(2026, 10, 20, 18, 15), Quarter(2026, 10, 21, 18, 15)});
+  }
+  SUBCASE("New York's hours and days across its changes of offset") {
+    // 2026-11-01 06:00 UTC: 02:00 EDT becomes 01:00 EST; hour 01 lasts two.
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("America/New_York", "hour"), Quarter(2026, 11, 1, 4, 0),
+                                        Quarter(2026, 11, 1, 8, 0), &starts));
+    CHECK(starts ==
+          std::vector<int64_t>{Quarter(2026, 11, 1, 4, 0), Quarter(2026, 11, 1, 5, 0), Quarter(2026, 11, 1, 7, 0)});
+    // 2026-03-08 07:00 UTC: 02:00 EST becomes 03:00 EDT; that day is 23 hours.
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("America/New_York", "day"), Quarter(2026, 3, 7, 5, 0),
+                                        Quarter(2026, 3, 9, 12, 0), &starts));
+    CHECK(starts ==
+          std::vector<int64_t>{Quarter(2026, 3, 7, 5, 0), Quarter(2026, 3, 8, 5, 0), Quarter(2026, 3, 9, 4, 0)});
+    // Weeks (starting Sunday) and months together.
+    RollupQuery q = Grouped("America/New_York", "month,week");
+    q.week_start = absl::Weekday::sunday;
+    REQUIRE(QuarterTotals::BucketStarts(q, Quarter(2026, 10, 20, 0, 0), Quarter(2026, 11, 10, 0, 0), &starts));
+    CHECK(starts == std::vector<int64_t>{Quarter(2026, 10, 20, 0, 0), Quarter(2026, 10, 25, 4, 0),
+                                         Quarter(2026, 11, 1, 4, 0), Quarter(2026, 11, 8, 5, 0)});
+  }
+  SUBCASE("Lord Howe: +11 to +10:30, half an hour back") {
+    // 2026-04-04 15:00 UTC (April 5th there): 02:00 +11 becomes 01:30
+    // +10:30; hours then begin at half past in UTC, and hour 01 lasts
+    // ninety minutes.
+    REQUIRE(QuarterTotals::BucketStarts(Grouped("Australia/Lord_Howe", "hour"), Quarter(2026, 4, 4, 13, 0),
+                                        Quarter(2026, 4, 4, 17, 0), &starts));
+    CHECK(starts == std::vector<int64_t>{Quarter(2026, 4, 4, 13, 0), Quarter(2026, 4, 4, 14, 0),
+                                         Quarter(2026, 4, 4, 15, 30), Quarter(2026, 4, 4, 16, 30)});
+  }
+  SUBCASE("an offset off the quarter hours, or too many runs, cannot") {
+    // Amsterdam kept +0:19:32 until 1937.
+    const int64_t first = Quarter(1930, 3, 1, 0, 0);
+    CHECK_FALSE(QuarterTotals::BucketStarts(Grouped("Europe/Amsterdam", "day"), first, first + 96 * 30, &starts));
+    CHECK_FALSE(QuarterTotals::BucketStarts(Grouped("Europe/Amsterdam", "month"), first, first + 96 * 30, &starts));
+    CHECK_FALSE(QuarterTotals::BucketStarts(Grouped("Europe/Amsterdam", "hour"), first, first + 4, &starts));
+    // The same zone today is whole quarter hours.
+    CHECK(QuarterTotals::BucketStarts(Grouped("Europe/Amsterdam", "day"), Quarter(2026, 1, 1, 0, 0),
+                                      Quarter(2027, 1, 1, 0, 0), &starts));
+    CHECK(starts.size() == 366);
+    // Hours over two centuries; a range the times cannot hold.
+    CHECK_FALSE(QuarterTotals::BucketStarts(Grouped("UTC", "hour"), Quarter(1900, 1, 1, 0, 0),
+                                            Quarter(2100, 1, 1, 0, 0), &starts));
+    CHECK(QuarterTotals::BucketStarts(Grouped("UTC", "hour"), Quarter(1990, 1, 1, 0, 0), Quarter(2090, 1, 1, 0, 0),
+                                      &starts));
+    CHECK(starts.size() == 36'525 * 24);
+    CHECK_FALSE(QuarterTotals::BucketStarts(Grouped("UTC", "day"), std::numeric_limits<int64_t>::min(),
+                                            Quarter(2026, 1, 1, 0, 0), &starts));
+    CHECK_FALSE(QuarterTotals::BucketStarts(Grouped("UTC", ""), 5, 5, &starts));
+  }
+}
+
+TEST_CASE("Report totals: sums per run of quarter hours give the report entries give") {
+  // A year of entries, across every change of offset of the zones below.
+  std::vector<Entry> entries;
+  for (int i = 0; i < 4000; ++i) {
+    Entry e = MakeEntry(i);
+    e.timestamp = absl::FromCivil(absl::CivilSecond(2026, 1, 1, 0, 0, 0), absl::UTCTimeZone()) +
+                  absl::Seconds(int64_t{i} * 7919) + absl::Milliseconds(i % 1000);
+    entries.push_back(e);
+  }
+  const int64_t first = QuarterOf(entries.front().timestamp);
+  const int64_t end = QuarterOf(entries.back().timestamp) + 1;
+  for (const char* tz : {"UTC", "Asia/Kathmandu", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham"}) {
+    for (const char* group_by : {"hour", "day,model", "week,provider", "month", "model", ""}) {
+      CAPTURE(std::string(tz));
+      CAPTURE(std::string(group_by));
+      const RollupQuery q = Grouped(tz, group_by);
+      std::vector<int64_t> starts;
+      REQUIRE(QuarterTotals::BucketStarts(q, first, end, &starts));
+      // What the server sums: per run, model, provider and pricedness.
+      std::map<std::tuple<size_t, std::string, std::string, bool>, Totals> sums;
+      for (const Entry& e : entries) {
+        const auto after = std::upper_bound(starts.begin(), starts.end(), QuarterOf(e.timestamp));
+        const size_t run = static_cast<size_t>(after - starts.begin()) - 1;
+        REQUIRE(sums[{run, e.model, e.provider, !e.priced()}].Add(e));
+      }
+      absl::StatusOr<Rollup> from_sums = Rollup::Create(q);
+      absl::StatusOr<Rollup> from_entries = Rollup::Create(q);
+      REQUIRE(from_sums.ok());
+      REQUIRE(from_entries.ok());
+      for (const auto& [key, t] : sums) {
+        const size_t run = std::get<0>(key);
+        REQUIRE(QuarterTotals::AddBucketRow(&*from_sums, starts[run], run + 1 < starts.size() ? starts[run + 1] : end,
+                                            std::get<1>(key), std::get<2>(key), t));
+      }
+      for (const Entry& e : entries) from_entries->Add(e);
+      CHECK(RollupReportJson(*from_sums->Finish()) == RollupReportJson(*from_entries->Finish()));
+      // Each entry has a quarter hour of its own; by month, the year's
+      // entries come in 14 months at most (December 2025 in New York), 4
+      // models each.
+      if (std::string(group_by) == "month") CHECK(sums.size() <= 14 * 4);
+    }
+  }
+
+  SUBCASE("a sum whose times lie outside its run is refused") {
+    absl::StatusOr<Rollup> r = Rollup::Create(Grouped("UTC", "day"));
+    Totals t;
+    REQUIRE(t.Add(entries[10]));
+    const int64_t q = QuarterOf(entries[10].timestamp);
+    CHECK(QuarterTotals::AddBucketRow(&*r, q, q + 1, "m", "p", t));
+    CHECK_FALSE(QuarterTotals::AddBucketRow(&*r, q + 1, q + 2, "m", "p", t));
+    CHECK_FALSE(QuarterTotals::AddBucketRow(&*r, q - 1, q, "m", "p", t));
+    Totals mixed = t;
+    REQUIRE(mixed.Add(entries[3]));  // unpriced
+    CHECK_FALSE(QuarterTotals::AddBucketRow(&*r, q - 100, q + 100, "m", "p", mixed));
+    CHECK(r->total().entries == 1);
   }
 }
 

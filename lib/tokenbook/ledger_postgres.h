@@ -6,6 +6,7 @@
 #ifndef TOKENBOOK_LIB_LEDGER_POSTGRES_H_
 #define TOKENBOOK_LIB_LEDGER_POSTGRES_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,11 @@ inline constexpr int kPostgresSchemaVersion = 2;
 // Where entries wait, in the ledger directory, while the server cannot be
 // reached (ledger lines; docs/backends.md).
 inline constexpr char kPostgresSpoolFile[] = "spool.jsonl";
+
+// How many rows of quarter-hour totals (or of their sums per report bucket)
+// reports have received from PostgreSQL servers in this process, for tests
+// that check how much the server summed.
+int64_t PostgresTotalsRowsReceived();
 
 // True for "postgresql:..." and "postgres:..." text.
 bool IsPostgresUrl(absl::string_view text);

@@ -13,7 +13,9 @@
 // first and last timestamps included.
 //
 // The SQLite ledger keeps these in its quarter_totals table, the JSONL ledger
-// in cache/report-totals.bin (docs/ledger-format.md).
+// in cache/report-totals.bin (docs/ledger-format.md). The PostgreSQL ledger
+// keeps the same table and has the server sum it per report bucket
+// (BucketStarts, AddBucketRow).
 #ifndef TOKENBOOK_LIB_QUARTER_TOTALS_H_
 #define TOKENBOOK_LIB_QUARTER_TOTALS_H_
 
@@ -66,6 +68,29 @@ class QuarterTotals {
   // that gives exactly what adding the entries one by one would; otherwise
   // adds nothing and returns false.
   absl::StatusOr<bool> AddTo(Rollup* rollup) const;
+
+  // For a database that sums rows itself, one sum per time bucket of `q`
+  // instead of one row per quarter: the quarters [first, end) cut into runs
+  // that each lie inside one bucket of every time key of `q` (in q.tz, with
+  // q.week_start). On true, `starts` holds the first quarter of each run,
+  // ascending, starts[0] == first; a run ends where the next begins, the last
+  // at `end`. A bucket that clocks going back make recur (back across its
+  // start) takes a run each time. Without a time key, one run. False
+  // ("cannot": sum per quarter and let AddTo() decide) when a bucket begins
+  // off a quarter hour, the zone's offset is not a whole number of quarter
+  // hours somewhere in the range or changes off one, the range is not finite
+  // (within the times binary_cache::Representable holds), or there would be
+  // more than kMaxBucketRuns runs.
+  static constexpr size_t kMaxBucketRuns = 1'000'000;
+  static bool BucketStarts(const RollupQuery& q, int64_t first, int64_t end, std::vector<int64_t>* starts);
+
+  // Counts totals summed over the quarters [start, next), one run of
+  // BucketStarts(rollup->query(), ...), into `rollup` (Rollup::AddTotals, the
+  // run's first instant standing for its entries) and returns true; or adds
+  // nothing and returns false when they cannot be right: first or last time
+  // outside the run, or unpriced entries mixed with priced ones.
+  static bool AddBucketRow(Rollup* rollup, int64_t start, int64_t next, absl::string_view model,
+                           absl::string_view provider, const Totals& t);
 
   void Write(binary_cache::Writer* w) const;
   bool Read(binary_cache::Reader* r);  // false: not whole (the totals are then cleared)

@@ -335,12 +335,25 @@ TEST_CASE("PostgreSQL ledger: reports from the kept quarter-hour totals equal re
     bool summed;
   };
   const Case cases[] = {
-      {"month,model", "UTC", "all", true},        {"day,provider", "Europe/Berlin", "2026-10", true},
-      {"hour", "Asia/Kathmandu", "week", true},   {"", "UTC", "2026-10", true},
+      {"month,model", "UTC", "all", true},
+      {"day,provider", "Europe/Berlin", "2026-10", true},
+      {"hour", "Asia/Kathmandu", "week", true},
+      {"", "UTC", "2026-10", true},
       {"agent", "UTC", "all", false},
+      // Across New York's and Lord Howe's changes of offset (2026-11-01,
+      // 2026-10-04), Kathmandu's +5:45.
+      {"hour", "America/New_York", "all", true},
+      {"day,model", "America/New_York", "2026-11", true},
+      {"week,provider", "Australia/Lord_Howe", "all", true},
+      {"hour,model", "Australia/Lord_Howe", "2026-10", true},
+      {"month", "Asia/Kathmandu", "all", true},
+      {"day", "Asia/Kathmandu", "2026-10-05", true},
+      {"model,provider", "Europe/Amsterdam", "all", true},
   };
   for (const Case& c : cases) {
     CAPTURE(c.group_by);
+    CAPTURE(c.tz);
+    CAPTURE(c.period);
     RollupQuery q;
     REQUIRE(absl::LoadTimeZone(c.tz, &q.tz));
     absl::StatusOr<TimeRange> range = ResolvePeriod(c.period, now, q.tz);
@@ -353,6 +366,113 @@ TEST_CASE("PostgreSQL ledger: reports from the kept quarter-hour totals equal re
     const std::string scanned = ReportOf(*ledger, q, false);
     CHECK(scanned == ReportOf(*jsonl, q, false));
     if (summed) CHECK(fast == scanned);
+  }
+
+  SUBCASE("the server sums per bucket: the client receives a row per bucket, model, provider and pricedness") {
+    const int64_t quarters = std::stoll(db.Query("SELECT count(*) FROM quarter_totals"));
+    const int64_t months = std::stoll(
+        db.Query("SELECT count(*) FROM (SELECT DISTINCT date_trunc('month', to_timestamp(quarter * 900) AT TIME ZONE "
+                 "'UTC'), model, provider, unpriced FROM quarter_totals) m"));
+    REQUIRE(months * 10 < quarters);
+    RollupQuery q;
+    q.group_by = *ParseGroupBy("month,model");
+    const int64_t before = PostgresTotalsRowsReceived();
+    bool summed = false;
+    const std::string fast = ReportOf(*ledger, q, true, &summed);
+    REQUIRE(summed);
+    CHECK(PostgresTotalsRowsReceived() - before == months);
+    CHECK(fast == ReportOf(*jsonl, q, false));
+    // A query with no time key: one bucket.
+    q.group_by = *ParseGroupBy("provider");
+    const int64_t again = PostgresTotalsRowsReceived();
+    CHECK(ReportOf(*ledger, q, true) == ReportOf(*jsonl, q, false));
+    CHECK(
+        PostgresTotalsRowsReceived() - again ==
+        std::stoll(db.Query("SELECT count(*) FROM (SELECT DISTINCT model, provider, unpriced FROM quarter_totals) d")));
+  }
+}
+
+TEST_CASE("PostgreSQL ledger: a zone the buckets cannot follow in quarter hours falls back, and stays exact") {
+  TempDb db;
+  auto ledger = db.Open();
+  auto jsonl = OpenOrDie(db.dir() + "/jsonl");
+  std::vector<Entry> batch;
+  // Amsterdam kept +0:19:32 (+1:19:32 in summer, from 1930-05-15) until
+  // 1937: a hundred days from 1930-04-01, and from 2026-10-01.
+  for (const absl::CivilSecond from :
+       {absl::CivilSecond(1930, 4, 1, 0, 0, 0), absl::CivilSecond(2026, 10, 1, 0, 0, 0)}) {
+    for (int i = 0; i < 1500; ++i) {
+      Entry e = MakeEntry(i);
+      e.id = NewUlid();
+      e.timestamp = absl::FromCivil(from, absl::UTCTimeZone()) + absl::Seconds(int64_t{i} * 97 * 60 + 7) +
+                    absl::Milliseconds(i % 1000);
+      batch.push_back(e);
+    }
+  }
+  REQUIRE(ledger->AppendBatch(batch).ok());
+  REQUIRE(jsonl->AppendBatch(batch).ok());
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 10, 20, 10, 0, 0), absl::UTCTimeZone());
+  struct Case {
+    const char* group_by;
+    const char* tz;
+    const char* period;
+    bool summed;
+  };
+  const Case cases[] = {
+      {"day", "Europe/Amsterdam", "all", false},  // per quarter, which AddTo refuses: a scan
+      {"month,model", "Europe/Amsterdam", "all", false},
+      {"day", "Europe/Amsterdam", "2026-10", true},  // today's offsets are whole quarter hours
+      {"model", "Europe/Amsterdam", "all", true},    // no time key
+      {"week,provider", "UTC", "all", true},
+      {"hour", "Asia/Kathmandu", "all", true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.group_by);
+    CAPTURE(c.tz);
+    CAPTURE(c.period);
+    RollupQuery q;
+    REQUIRE(absl::LoadTimeZone(c.tz, &q.tz));
+    absl::StatusOr<TimeRange> range = ResolvePeriod(c.period, now, q.tz);
+    REQUIRE(range.ok());
+    q.range = *range;
+    q.group_by = *ParseGroupBy(c.group_by);
+    bool summed = false;
+    const std::string fast = ReportOf(*ledger, q, true, &summed);
+    CHECK(summed == c.summed);
+    const std::string scanned = ReportOf(*ledger, q, false);
+    CHECK(scanned == ReportOf(*jsonl, q, false));
+    if (summed) CHECK(fast == scanned);
+  }
+}
+
+TEST_CASE("PostgreSQL ledger: sums the totals cannot hold, or rows not as the trigger keeps them, are left to a scan") {
+  TempDb db;
+  auto ledger = db.Open();
+  const absl::Time day = absl::FromCivil(absl::CivilSecond(2026, 10, 5, 0, 0, 0), absl::UTCTimeZone());
+  std::vector<Entry> batch;
+  for (int i = 0; i < 2; ++i) {
+    Entry e = MakeEntry(0);
+    e.id = NewUlid();
+    e.timestamp = day + absl::Hours(i);
+    batch.push_back(e);
+  }
+  REQUIRE(ledger->AppendBatch(batch).ok());
+  RollupQuery q;
+  q.group_by = *ParseGroupBy("day");
+  bool summed = false;
+  ReportOf(*ledger, q, true, &summed);
+  REQUIRE(summed);
+  SUBCASE("a day's cost beyond 64 bits") {
+    db.Query("UPDATE quarter_totals SET cost_micros = 5000000000000000000");
+    ReportOf(*ledger, q, true, &summed);
+    CHECK_FALSE(summed);
+  }
+  SUBCASE("a row whose last time lies past its quarter") {
+    db.Query(
+        "UPDATE quarter_totals SET last_ts_ms = last_ts_ms + 900000 WHERE first_ts_ms = (SELECT min(first_ts_ms) "
+        "FROM quarter_totals)");
+    ReportOf(*ledger, q, true, &summed);
+    CHECK_FALSE(summed);
   }
 }
 

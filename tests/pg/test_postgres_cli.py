@@ -73,6 +73,18 @@ def three(tmp_path, database):
     ["--since", "2026-09-15", "--until", "2026-10-20", "--by", "session", "--top", "3"],
     ["--period", "all", "--by", "provider", "--agent", "reviewer"],
     ["--period", "year", "--by", "week", "--tz", "America/New_York"],
+    # Summed by the server per bucket: zones with offsets of +5:45, across
+    # changes of offset (New York on 2026-11-01, Lord Howe's half hour on
+    # 2026-10-04, Berlin's on 2026-10-25), a range, a filter.
+    ["--period", "all", "--by", "hour", "--tz", "Asia/Kathmandu"],
+    ["--period", "all", "--by", "day,model", "--tz", "America/New_York"],
+    ["--period", "all", "--by", "hour,provider", "--tz", "America/New_York"],
+    ["--period", "all", "--by", "week,provider", "--tz", "Australia/Lord_Howe"],
+    ["--period", "all", "--by", "month,model"],
+    ["--since", "2026-09-15", "--until", "2026-10-20", "--by", "day", "--tz", "Asia/Kathmandu"],
+    ["--period", "2026-10", "--by", "day,model,provider", "--model", "gpt-5", "--model", "my-local-model"],
+    ["--period", "all", "--by", "model", "--tz", "UTC"],
+    ["--period", "all", "--tz", "Australia/Lord_Howe"],
 ])
 def test_reports_are_identical_from_all_three_backends(three, args):
     tmp_path, jdir, sdir, pdir, _ = three
