@@ -92,6 +92,7 @@
 #define PQresultErrorField (::tokenbook::libpq::Loaded().PQresultErrorField)
 #define PQresultErrorMessage (::tokenbook::libpq::Loaded().PQresultErrorMessage)
 #define PQresultStatus (::tokenbook::libpq::Loaded().PQresultStatus)
+#define PQsendQueryParams (::tokenbook::libpq::Loaded().PQsendQueryParams)
 #define PQsendQueryPrepared (::tokenbook::libpq::Loaded().PQsendQueryPrepared)
 #define PQsetClientEncoding (::tokenbook::libpq::Loaded().PQsetClientEncoding)
 #define PQsetNoticeProcessor (::tokenbook::libpq::Loaded().PQsetNoticeProcessor)
@@ -734,19 +735,90 @@ class PostgresLedger final : public Ledger {
     bool open_ = true;
   };
 
-  // One transaction of inserts on the writer's connection.
+  // One transaction of inserts on the writer's connection: BEGIN, the
+  // writers' lock, every insert and COMMIT sent at once in pipeline mode,
+  // so that an Append costs one round trip to the server, not four.
   absl::Status InsertTransactionLocked(const std::vector<Entry>& entries, const std::vector<std::string>& lines,
                                        const AppendOptions& options, std::vector<AppendResult>* results) const {
-    PGconn* conn = writer_.conn.get();
-    absl::Status s = Run(conn, "BEGIN", where_).status();
-    if (s.ok()) s = Run(conn, LockSql(kLockWrites), where_).status();
-    if (s.ok()) s = InsertRows(conn, entries, lines, options, results);
-    if (s.ok()) s = Run(conn, "COMMIT", where_).status();
+    absl::Status s = PipelinedInsertTransaction(writer_.conn.get(), entries, lines, results);
+    // (A connection left mid-pipeline is gone by now.)
+    if (s.ok()) s = FillExistingIds(writer_.conn.get(), entries, options, results);
     if (!s.ok()) {
-      if (PQstatus(conn) == CONNECTION_OK) (void)Run(conn, "ROLLBACK", where_);
+      if (writer_.conn != nullptr && PQstatus(writer_.conn.get()) == CONNECTION_OK) {
+        (void)Run(writer_.conn.get(), "ROLLBACK", where_);
+      }
       writer_.DropIfBroken();
     }
     return s;
+  }
+
+  absl::Status PipelinedInsertTransaction(PGconn* conn, const std::vector<Entry>& entries,
+                                          const std::vector<std::string>& lines,
+                                          std::vector<AppendResult>* results) const {
+    if (PQenterPipelineMode(conn) != 1) return PgError(conn, nullptr, "cannot enter pipeline mode", where_);
+    struct ExitPipeline {
+      PGconn* conn;
+      bool on;
+      ~ExitPipeline() {
+        if (on) PQexitPipelineMode(conn);
+      }
+    } exit_pipeline{conn, true};
+    // Sent in this order; the results come back in it.
+    const std::string lock = LockSql(kLockWrites);
+    auto send = [&](const char* sql) {
+      return PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    };
+    bool sent = send("BEGIN") && send(lock.c_str());
+    InsertParams p;
+    for (size_t i = 0; sent && i < entries.size(); ++i) {
+      p.Set(entries[i], lines[i]);
+      sent = PQsendQueryPrepared(conn, "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0) == 1;
+    }
+    sent = sent && send("COMMIT") && PQpipelineSync(conn) == 1;
+    // A pipeline cut short cannot be taken back on this connection: it is
+    // dropped, and the next write opens another.
+    auto abandon = [&](absl::string_view what) {
+      const absl::Status error = PgError(conn, nullptr, what, where_);
+      exit_pipeline.on = false;
+      writer_.conn.reset();
+      writer_.prepared = false;
+      return absl::UnavailableError(error.message());
+    };
+    if (!sent) return abandon("cannot send the transaction");
+    // BEGIN, the lock, the inserts, COMMIT: once one fails, the server
+    // skips the rest (PGRES_PIPELINE_ABORTED) up to the sync, and the
+    // transaction is left for the caller's ROLLBACK.
+    const size_t count = entries.size() + 3;
+    absl::Status failed;
+    for (size_t k = 0; k < count; ++k) {
+      Result r(PQgetResult(conn));
+      if (r == nullptr) return abandon("the connection was lost during a transaction");
+      while (PGresult* extra = PQgetResult(conn)) PQclear(extra);  // up to the statement's end
+      if (!failed.ok()) continue;
+      const bool insert = k >= 2 && k + 1 < count;
+      const ExecStatusType want = insert || k == 1 ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+      if (PQresultStatus(r.get()) != want) {
+        failed = PgError(conn, r.get(),
+                         insert   ? absl::StrCat("cannot insert entry ", entries[k - 2].id)
+                         : k == 0 ? std::string("cannot begin a transaction")
+                         : k == 1 ? std::string("cannot take the writers' lock")
+                                  : std::string("cannot commit"),
+                         where_);
+        continue;
+      }
+      if (insert) (*results)[k - 2].appended = PQntuples(r.get()) > 0;
+    }
+    for (;;) {  // up to the sync
+      Result r(PQgetResult(conn));
+      if (r == nullptr) {
+        if (PQstatus(conn) != CONNECTION_OK) return abandon("the connection was lost during a transaction");
+        continue;
+      }
+      if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+    }
+    exit_pipeline.on = false;
+    if (PQexitPipelineMode(conn) != 1) return abandon("cannot leave pipeline mode");
+    return failed;
   }
 
   // The writer's connection, the schema checked, the spool sent.
@@ -963,6 +1035,13 @@ class PostgresLedger final : public Ledger {
       }
     }
     TKB_RETURN_IF_ERROR(failed);
+    return FillExistingIds(conn, entries, options, results);
+  }
+
+  // The id of each entry that was not appended: the stored one with its
+  // source key (when asked for), or its own.
+  absl::Status FillExistingIds(PGconn* conn, const std::vector<Entry>& entries, const AppendOptions& options,
+                               std::vector<AppendResult>* results) const {
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& e = entries[i];
       AppendResult& out = (*results)[i];

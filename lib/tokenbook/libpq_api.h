@@ -45,6 +45,7 @@ namespace libpq {
   X(PQresultErrorField)              \
   X(PQresultErrorMessage)            \
   X(PQresultStatus)                  \
+  X(PQsendQueryParams)               \
   X(PQsendQueryPrepared)             \
   X(PQsetClientEncoding)             \
   X(PQsetNoticeProcessor)            \

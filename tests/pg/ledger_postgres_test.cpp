@@ -200,6 +200,45 @@ TEST_CASE("PostgreSQL ledger: ids and source keys are idempotent, in a batch and
   CHECK(db.Query("SELECT count(*) FROM entries") == "4");
 }
 
+TEST_CASE("PostgreSQL ledger: a statement the server refuses mid-transaction leaves nothing, and the next append works") {
+  // An append is one pipelined round trip (BEGIN, lock, inserts, COMMIT):
+  // the server's refusal of one insert must abort the whole transaction,
+  // name the entry, spool nothing, and leave the connection usable.
+  TempDb db;
+  auto ledger = db.Open();
+  REQUIRE(ledger->Append(MakeEntry(0)).ok());  // creates the schema
+  db.Query(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.session = 'refused' THEN RAISE EXCEPTION 'refused by policy'; END IF; RETURN NEW; END $$");
+  db.Query("CREATE TRIGGER refuse BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION refuse()");
+  Entry refused = MakeEntry(2);
+  refused.session = "refused";
+  for (int round = 0; round < 3; ++round) {
+    absl::StatusOr<std::vector<AppendResult>> batch = ledger->AppendBatch({MakeEntry(1), refused, MakeEntry(3)});
+    REQUIRE_FALSE(batch.ok());
+    CHECK_FALSE(absl::IsUnavailable(batch.status()));  // not taken for an outage: nothing spooled
+    CHECK(absl::StrContains(batch.status().message(), refused.id));
+    CHECK(absl::StrContains(batch.status().message(), "refused by policy"));
+    absl::StatusOr<AppendResult> alone = ledger->Append(refused);
+    REQUIRE_FALSE(alone.ok());
+    CHECK(db.Query("SELECT count(*) FROM entries") == "1");
+    CHECK(db.Query("SELECT count(*) FROM quarter_totals") == "1");
+  }
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db.dir()) / "spool.jsonl"));
+  // The same connection goes on: a single append, a batch, a duplicate key.
+  absl::StatusOr<AppendResult> next = ledger->Append(MakeEntry(4, "k"));
+  REQUIRE(next.ok());
+  CHECK(next->appended);
+  absl::StatusOr<std::vector<AppendResult>> more = ledger->AppendBatch({MakeEntry(5), MakeEntry(6, "k")});
+  REQUIRE(more.ok());
+  CHECK((*more)[0].appended);
+  CHECK_FALSE((*more)[1].appended);
+  CHECK((*more)[1].id == next->id);
+  CHECK(db.Query("SELECT count(*) FROM entries") == "3");
+  CHECK(db.Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                 "state = 'idle in transaction (aborted)'") == "0");
+}
+
 TEST_CASE("PostgreSQL ledger: holds the same entries as a JSONL ledger given the same appends") {
   TempDb db;
   auto jsonl = OpenOrDie(db.dir() + "/jsonl");
