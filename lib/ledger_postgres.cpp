@@ -736,14 +736,14 @@ class PostgresLedger final : public Ledger {
   };
 
   // One transaction of inserts on the writer's connection: BEGIN, the
-  // writers' lock, every insert and COMMIT sent at once in pipeline mode,
-  // so that an Append costs one round trip to the server, not four.
+  // writers' lock, every insert, the lookups of source keys and COMMIT sent
+  // at once in pipeline mode, so that an Append costs one round trip to the
+  // server, not four.
   absl::Status InsertTransactionLocked(const std::vector<Entry>& entries, const std::vector<std::string>& lines,
                                        const AppendOptions& options, std::vector<AppendResult>* results) const {
-    absl::Status s = PipelinedInsertTransaction(writer_.conn.get(), entries, lines, results);
-    // (A connection left mid-pipeline is gone by now.)
-    if (s.ok()) s = FillExistingIds(writer_.conn.get(), entries, options, results);
+    absl::Status s = PipelinedInsertTransaction(writer_.conn.get(), entries, lines, options, results);
     if (!s.ok()) {
+      // (A connection left mid-pipeline is gone by now.)
       if (writer_.conn != nullptr && PQstatus(writer_.conn.get()) == CONNECTION_OK) {
         (void)Run(writer_.conn.get(), "ROLLBACK", where_);
       }
@@ -753,7 +753,7 @@ class PostgresLedger final : public Ledger {
   }
 
   absl::Status PipelinedInsertTransaction(PGconn* conn, const std::vector<Entry>& entries,
-                                          const std::vector<std::string>& lines,
+                                          const std::vector<std::string>& lines, const AppendOptions& options,
                                           std::vector<AppendResult>* results) const {
     if (PQenterPipelineMode(conn) != 1) return PgError(conn, nullptr, "cannot enter pipeline mode", where_);
     struct ExitPipeline {
@@ -763,7 +763,11 @@ class PostgresLedger final : public Ledger {
         if (on) PQexitPipelineMode(conn);
       }
     } exit_pipeline{conn, true};
-    // Sent in this order; the results come back in it.
+    // Sent in this order, and the results come back in it: BEGIN, the lock,
+    // the inserts, the id stored under each source key (asked for every
+    // entry with one, as which of them are duplicates is known only from
+    // the inserts' results; inside the transaction, so that it sees them),
+    // COMMIT.
     const std::string lock = LockSql(kLockWrites);
     auto send = [&](const char* sql) {
       return PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
@@ -773,6 +777,15 @@ class PostgresLedger final : public Ledger {
     for (size_t i = 0; sent && i < entries.size(); ++i) {
       p.Set(entries[i], lines[i]);
       sent = PQsendQueryPrepared(conn, "tkb_insert", kInsertParams, p.values, nullptr, nullptr, 0) == 1;
+    }
+    std::vector<size_t> looked_up;  // the entries whose key is asked for, in order
+    if (options.existing_ids) {
+      for (size_t i = 0; sent && i < entries.size(); ++i) {
+        if (entries[i].source_key.empty()) continue;
+        const char* values[] = {entries[i].source_key.c_str()};
+        sent = PQsendQueryPrepared(conn, "tkb_find_key", 1, values, nullptr, nullptr, 0) == 1;
+        looked_up.push_back(i);
+      }
     }
     sent = sent && send("COMMIT") && PQpipelineSync(conn) == 1;
     // A pipeline cut short cannot be taken back on this connection: it is
@@ -785,21 +798,26 @@ class PostgresLedger final : public Ledger {
       return absl::UnavailableError(error.message());
     };
     if (!sent) return abandon("cannot send the transaction");
-    // BEGIN, the lock, the inserts, COMMIT: once one fails, the server
-    // skips the rest (PGRES_PIPELINE_ABORTED) up to the sync, and the
-    // transaction is left for the caller's ROLLBACK.
-    const size_t count = entries.size() + 3;
+    // Once a statement fails, the server skips the rest
+    // (PGRES_PIPELINE_ABORTED) up to the sync, and the transaction is left
+    // for the caller's ROLLBACK.
+    const size_t inserts_end = 2 + entries.size();
+    const size_t lookups_end = inserts_end + looked_up.size();
+    const size_t count = lookups_end + 1;
+    std::vector<std::string> stored(looked_up.size());
     absl::Status failed;
     for (size_t k = 0; k < count; ++k) {
       Result r(PQgetResult(conn));
       if (r == nullptr) return abandon("the connection was lost during a transaction");
       while (PGresult* extra = PQgetResult(conn)) PQclear(extra);  // up to the statement's end
       if (!failed.ok()) continue;
-      const bool insert = k >= 2 && k + 1 < count;
-      const ExecStatusType want = insert || k == 1 ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+      const bool insert = k >= 2 && k < inserts_end;
+      const bool lookup = k >= inserts_end && k < lookups_end;
+      const ExecStatusType want = insert || lookup || k == 1 ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
       if (PQresultStatus(r.get()) != want) {
         failed = PgError(conn, r.get(),
                          insert   ? absl::StrCat("cannot insert entry ", entries[k - 2].id)
+                         : lookup ? std::string("cannot look up a source key")
                          : k == 0 ? std::string("cannot begin a transaction")
                          : k == 1 ? std::string("cannot take the writers' lock")
                                   : std::string("cannot commit"),
@@ -807,6 +825,7 @@ class PostgresLedger final : public Ledger {
         continue;
       }
       if (insert) (*results)[k - 2].appended = PQntuples(r.get()) > 0;
+      if (lookup && PQntuples(r.get()) > 0) stored[k - inserts_end] = PQgetvalue(r.get(), 0, 0);
     }
     for (;;) {  // up to the sync
       Result r(PQgetResult(conn));
@@ -818,7 +837,15 @@ class PostgresLedger final : public Ledger {
     }
     exit_pipeline.on = false;
     if (PQexitPipelineMode(conn) != 1) return abandon("cannot leave pipeline mode");
-    return failed;
+    TKB_RETURN_IF_ERROR(failed);
+    // What FillExistingIds gives, from the lookups made above.
+    for (size_t i = 0, j = 0; i < entries.size(); ++i) {
+      const bool asked = j < looked_up.size() && looked_up[j] == i;
+      AppendResult& out = (*results)[i];
+      if (!out.appended) out.id = entries[i].source_key.empty() ? entries[i].id : asked ? stored[j] : std::string();
+      if (asked) ++j;
+    }
+    return absl::OkStatus();
   }
 
   // The writer's connection, the schema checked, the spool sent.
@@ -1179,10 +1206,11 @@ std::string RedactPostgresUrl(absl::string_view url) {
   std::string out(url);
   const size_t scheme = out.find("://");
   if (scheme != std::string::npos) {
+    // As libpq reads it: user[:password]@ ends at the first '@' before any
+    // '/' (a '?' or '#' in the password included).
     const size_t start = scheme + 3;
-    const size_t end = out.find_first_of("/?", start);
-    const size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
-    if (at != std::string::npos && at >= start) {
+    const size_t at = out.find_first_of("@/", start);
+    if (at != std::string::npos && out[at] == '@') {
       const size_t colon = out.find(':', start);
       if (colon != std::string::npos && colon < at) out.erase(colon, at - colon);
     }

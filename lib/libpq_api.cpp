@@ -25,8 +25,10 @@ std::string load_error;  // empty once loaded
 
 void LoadOnce() {
 #if TOKENBOOK_LIBPQ_DLOPEN
-  // TOKENBOOK_LIBPQ names another file (a libpq outside the loader's path).
-  const char* env = std::getenv("TOKENBOOK_LIBPQ");
+  // TOKENBOOK_LIBPQ names another file (a libpq outside the loader's path);
+  // not in a set-user-ID or file-capability process, which must not load a
+  // library its caller names.
+  const char* env = secure_getenv("TOKENBOOK_LIBPQ");
   const std::string file = env != nullptr && env[0] != '\0' ? env : TOKENBOOK_LIBPQ_SONAME;
   // RTLD_LOCAL: libpq's own dependencies stay out of the global namespace.
   // Never closed: connections may outlive any one ledger.

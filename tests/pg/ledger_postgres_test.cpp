@@ -117,6 +117,10 @@ TEST_CASE("PostgreSQL ledger: URLs resolve, and messages never show the password
   CHECK(absl::IsInvalidArgument(bad.status()));
   CHECK_FALSE(absl::StrContains(bad.status().message(), "pw"));
   CHECK(RedactPostgresUrl("postgresql://ann:pw@h/db") == "postgresql://ann@h/db");
+  // libpq takes everything up to the first '@' before a '/' as user and
+  // password, a '?' or '#' in the password included.
+  CHECK(RedactPostgresUrl("postgresql://ann:p?w#d@h:5/db?x=1") == "postgresql://ann@h:5/db?x=1");
+  CHECK(RedactPostgresUrl("postgresql://ann@h/db?application_name=a@b") == "postgresql://ann@h/db?application_name=a@b");
   CHECK(RedactPostgresUrl("postgresql://h/db?sslmode=require&password=pw") ==
         "postgresql://h/db?sslmode=require&password=***");
   CHECK(RedactPostgresUrl("postgresql://h/db") == "postgresql://h/db");
