@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -241,6 +242,69 @@ TEST_CASE("PostgreSQL ledger: a statement the server refuses mid-transaction lea
   CHECK(db.Query("SELECT count(*) FROM entries") == "3");
   CHECK(db.Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
                  "state = 'idle in transaction (aborted)'") == "0");
+}
+
+TEST_CASE("PostgreSQL ledger: a refusal at COMMIT leaves nothing, and the next append works") {
+  TempDb db;
+  auto ledger = db.Open();
+  REQUIRE(ledger->Append(MakeEntry(0)).ok());
+  // A deferred constraint trigger: the inserts pass, COMMIT fails.
+  db.Query(
+      "CREATE FUNCTION refuse_late() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.session = 'late' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NULL; END $$");
+  db.Query(
+      "CREATE CONSTRAINT TRIGGER refuse_late AFTER INSERT ON entries DEFERRABLE INITIALLY DEFERRED "
+      "FOR EACH ROW EXECUTE FUNCTION refuse_late()");
+  Entry late = MakeEntry(1, "late-key");
+  late.session = "late";
+  absl::StatusOr<std::vector<AppendResult>> batch = ledger->AppendBatch({MakeEntry(2), late});
+  REQUIRE_FALSE(batch.ok());
+  CHECK_FALSE(absl::IsUnavailable(batch.status()));
+  CHECK(absl::StrContains(batch.status().message(), "cannot commit"));
+  CHECK(absl::StrContains(batch.status().message(), "refused at commit"));
+  CHECK(db.Query("SELECT count(*) FROM entries") == "1");
+  CHECK_FALSE(*ledger->HasSourceKey("late-key"));
+  absl::StatusOr<AppendResult> next = ledger->Append(MakeEntry(3));
+  REQUIRE(next.ok());
+  CHECK(next->appended);
+  CHECK(db.Query("SELECT count(*) FROM entries") == "2");
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db.dir()) / "spool.jsonl"));
+}
+
+TEST_CASE("PostgreSQL ledger: a connection lost mid-transaction spools the entry, and it arrives once") {
+  TempDb db;
+  auto ledger = db.Open();
+  REQUIRE(ledger->Append(MakeEntry(0)).ok());
+  // Hold the writers' lock from another session, so that the next append
+  // waits inside its pipeline; then end that append's server process.
+  PGconn* holder = PQconnectdb(db.Url().c_str());
+  REQUIRE(PQstatus(holder) == CONNECTION_OK);
+  PQclear(PQexec(holder, "SELECT pg_advisory_lock(1953194545, 2)"));
+  const Entry waiting = MakeEntry(1, "waiting-key");
+  absl::StatusOr<AppendResult> result = absl::UnknownError("not run");
+  std::thread writer([&] { result = ledger->Append(waiting); });
+  bool ended = false;
+  for (int i = 0; i < 500 && !ended; ++i) {
+    ended = db.Query(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'tokenbook' AND wait_event_type = 'Lock'") == "1";
+    if (!ended) ::usleep(20'000);
+  }
+  writer.join();
+  PQclear(PQexec(holder, "SELECT pg_advisory_unlock(1953194545, 2)"));
+  PQfinish(holder);
+  REQUIRE(ended);
+  // The server went away mid-transaction: nothing of it was committed, and
+  // the entry waits in the spool.
+  REQUIRE(result.ok());
+  CHECK(result->appended);
+  CHECK(db.Query("SELECT count(*) FROM entries") == "1");
+  CHECK(std::filesystem::exists(std::filesystem::path(db.dir()) / "spool.jsonl"));
+  // The next append opens another connection and sends the spool first.
+  REQUIRE(ledger->Append(MakeEntry(2)).ok());
+  CHECK(db.Query("SELECT count(*) FROM entries") == "3");
+  CHECK(db.Query(absl::StrCat("SELECT count(*) FROM entries WHERE id = '", result->id, "'")) == "1");
+  CHECK(*ledger->HasSourceKey("waiting-key"));
 }
 
 TEST_CASE("PostgreSQL ledger: holds the same entries as a JSONL ledger given the same appends") {
