@@ -596,6 +596,7 @@ class PostgresLedger final : public Ledger {
   absl::StatusOr<bool> AddTotalsTo(Rollup* rollup) const override {
     int64_t first_quarter = 0, end_quarter = 0;
     if (!QuarterTotals::Answers(rollup->query(), &first_quarter, &end_quarter)) return false;
+    TrySendSpool();  // as ScanRows: the totals count what was spooled, once the server is back
     TKB_ASSIGN_OR_RETURN(Conn conn, Connect(url_, where_));
     PGconn* c = conn.get();
     // The quarters held and their sums, from one snapshot.

@@ -271,6 +271,14 @@ TEST_CASE("PostgreSQL ledger: a refusal at COMMIT leaves nothing, and the next a
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db.dir()) / "spool.jsonl"));
 }
 
+// The lines of a file (none when it is absent).
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
 TEST_CASE("PostgreSQL ledger: a connection lost mid-transaction spools the entry, and it arrives once") {
   TempDb db;
   auto ledger = db.Open();
@@ -300,7 +308,16 @@ TEST_CASE("PostgreSQL ledger: a connection lost mid-transaction spools the entry
   CHECK(result->appended);
   CHECK(db.Query("SELECT count(*) FROM entries") == "1");
   CHECK(std::filesystem::exists(std::filesystem::path(db.dir()) / "spool.jsonl"));
-  // The next append opens another connection and sends the spool first.
+  // A report from the kept totals sends the spool first, as a scan does.
+  RollupQuery q;
+  q.group_by = *ParseGroupBy("month,model");
+  bool summed = false;
+  const std::string from_totals = ReportOf(*ledger, q, true, &summed);
+  CHECK(summed);
+  CHECK(Lines(db.dir() + "/" + kPostgresSpoolFile).empty());
+  CHECK(db.Query("SELECT count(*) FROM entries") == "2");
+  CHECK(from_totals == ReportOf(*ledger, q, false));
+  // The next append opens another connection.
   REQUIRE(ledger->Append(MakeEntry(2)).ok());
   CHECK(db.Query("SELECT count(*) FROM entries") == "3");
   CHECK(db.Query(absl::StrCat("SELECT count(*) FROM entries WHERE id = '", result->id, "'")) == "1");
@@ -602,13 +619,6 @@ void Cluster(const char* what) {
   REQUIRE((cluster != nullptr && state != nullptr));
   const std::string command = absl::StrCat("sh '", cluster, "' ", what, " '", state, "'");
   REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
-}
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
 }
 
 TEST_CASE("PostgreSQL ledger: entries appended while the server is down wait in the spool, then arrive once") {
